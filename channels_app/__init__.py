@@ -1,0 +1,1 @@
+"""The live-event bus and the agents' websocket consumer."""

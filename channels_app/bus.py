@@ -1,0 +1,73 @@
+"""Turning committed ticket events into websocket frames for the groups allowed to see them."""
+
+import logging
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+
+from channels_app.groups import team_group, ticket_group, user_group
+from tickets.models import (
+    TeamGroupObjectPermission,
+    TeamUserObjectPermission,
+    TicketEvent,
+    TicketGroupObjectPermission,
+    TicketUserObjectPermission,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def event_frame(event: TicketEvent) -> dict[str, Any]:
+    """The JSON frame a browser receives for `event`. Its id lets the browser drop repeats and resume."""
+    ticket = event.ticket
+    return {
+        "type": "ticket.event",
+        "id": event.pk,
+        "kind": event.kind,
+        "at": event.created_at.isoformat(),
+        "ticket": {"id": ticket.pk, "number": ticket.number, "status": ticket.status, "team_id": ticket.team_id},
+        "data": event.data,
+    }
+
+
+def ticket_event_publish_on_commit(event: TicketEvent) -> None:
+    """Subscriber to tickets.events: publish `event` once (and only if) its transaction commits."""
+    message = {"type": "ticket.event", "frame": event_frame(event)}
+    groups = [team_group(event.ticket.team_id), ticket_group(event.ticket_id)]
+    transaction.on_commit(lambda: publish(groups, message))
+
+
+def publish(groups: list[str], message: dict[str, Any]) -> None:
+    """Send `message` to `groups`. A layer that is down loses live frames, not data: browsers resume by id."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    for group in groups:
+        try:
+            async_to_sync(layer.group_send)(group, message)
+        except Exception:  # noqa: BLE001 - the write has committed; a lost frame is caught up on reconnect
+            logger.exception("could not publish %s to %s", message["type"], group)
+
+
+def _grants_changed(sender: type, instance: Any, **kwargs: Any) -> None:
+    if hasattr(instance, "user_id"):
+        user_ids = [instance.user_id]
+    else:
+        user_ids = list(instance.group.user_set.values_list("id", flat=True))
+    groups = [user_group(uid) for uid in user_ids]
+    transaction.on_commit(lambda: publish(groups, {"type": "grants.changed"}))
+
+
+def connect_permission_signals() -> None:
+    """Tell open sockets to recompute their groups whenever a team or ticket grant is added or removed."""
+    for model in (
+        TeamUserObjectPermission,
+        TeamGroupObjectPermission,
+        TicketUserObjectPermission,
+        TicketGroupObjectPermission,
+    ):
+        post_save.connect(_grants_changed, sender=model, dispatch_uid=f"grants-save-{model.__name__}")
+        post_delete.connect(_grants_changed, sender=model, dispatch_uid=f"grants-delete-{model.__name__}")

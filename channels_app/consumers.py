@@ -1,0 +1,80 @@
+"""The agents' websocket: live ticket events for exactly the tickets the user may see."""
+
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from channels_app.bus import event_frame
+from channels_app.groups import team_group, ticket_group, user_group
+from tickets.selectors import events_after, live_subscription
+
+CATCH_UP_LIMIT = 500
+
+
+class AgentConsumer(AsyncJsonWebsocketConsumer):
+    """`/ws/agent/`: authenticated by the session; joins the groups `visible_tickets` allows.
+
+    Client messages: {"type": "resume", "after": <event id>} sends the missed events after that id.
+    Server frames: {"type": "ticket.event", "id": ..., "kind": ..., "ticket": {...}, "data": {...}}.
+    """
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        self.joined: set[str] = set()
+        self.team_ids: set[int] = set()
+        self.ticket_ids: set[int] = set()
+        if self.user is None or not self.user.is_authenticated or not self.user.is_active:
+            await self.close(code=4401)
+            return
+        # Join before accepting: the client's first "resume" then covers everything up to the join.
+        await self._join(user_group(self.user.pk))
+        await self._refresh_groups()
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in list(self.joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined.clear()
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "resume":
+            await self.send_json({"type": "error", "error": 'send {"type": "resume", "after": <event id>}'})
+            return
+        after = content.get("after")
+        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+            await self.send_json({"type": "error", "error": "'after' must be a non-negative event id"})
+            return
+        for frame in await self._frames_after(after):
+            await self.send_json(frame)
+        await self.send_json({"type": "resumed", "after": after})
+
+    async def ticket_event(self, message: dict[str, Any]) -> None:
+        frame = message["frame"]
+        ticket = frame["ticket"]
+        # Group membership already filters; this re-check guards the moment between a revoked grant and
+        # the group refresh it triggers.
+        if ticket["team_id"] in self.team_ids or ticket["id"] in self.ticket_ids:
+            await self.send_json(frame)
+
+    async def grants_changed(self, message: dict[str, Any]) -> None:
+        await self._refresh_groups()
+
+    async def _join(self, group: str) -> None:
+        await self.channel_layer.group_add(group, self.channel_name)
+        self.joined.add(group)
+
+    async def _refresh_groups(self) -> None:
+        team_ids, ticket_ids = await database_sync_to_async(live_subscription)(self.user)
+        wanted = {team_group(t) for t in team_ids} | {ticket_group(t) for t in ticket_ids}
+        wanted.add(user_group(self.user.pk))
+        for group in wanted - self.joined:
+            await self._join(group)
+        for group in self.joined - wanted:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.joined.discard(group)
+        self.team_ids, self.ticket_ids = set(team_ids), set(ticket_ids)
+
+    @database_sync_to_async
+    def _frames_after(self, after: int) -> list[dict[str, Any]]:
+        return [event_frame(event) for event in events_after(self.user, after_id=after, limit=CATCH_UP_LIMIT)]

@@ -1,0 +1,7 @@
+"""Websocket URL routes."""
+
+from django.urls import path
+
+from channels_app.consumers import AgentConsumer
+
+websocket_urlpatterns = [path("ws/agent/", AgentConsumer.as_asgi())]

@@ -1,0 +1,187 @@
+"""The Django admin for tickets. Every changelist asks the same selectors as the agent UI."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from guardian.admin import GuardedModelAdmin
+
+from tickets.connectors.base import ConnectorError
+from tickets.models import (
+    ChannelAccount,
+    Contact,
+    ContactIdentity,
+    DeliveryState,
+    InboundDelivery,
+    Message,
+    Team,
+    Ticket,
+    TicketEvent,
+)
+from tickets.selectors import visible_team_ids, visible_tickets
+from tickets.services.deliveries import delivery_process
+from tickets.services.tickets import ticket_admin_save
+
+
+@admin.register(Team)
+class TeamAdmin(GuardedModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return super().get_queryset(request).filter(id__in=visible_team_ids(request.user))
+
+
+@admin.register(ChannelAccount)
+class ChannelAccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "team", "enabled", "callback_url", "created_at"]
+    list_filter = ["kind", "enabled", "team"]
+    list_select_related = ["team"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChannelAccount]:
+        return super().get_queryset(request).filter(team_id__in=visible_team_ids(request.user))
+
+
+class IdentityInline(admin.TabularInline):
+    model = ContactIdentity
+    extra = 0
+    fields = ["channel_account", "external_id", "display_name", "created_at"]
+    readonly_fields = ["created_at"]
+    raw_id_fields = ["channel_account"]
+
+
+@admin.register(Contact)
+class ContactAdmin(admin.ModelAdmin):
+    list_display = ["display_name", "created_at"]
+    search_fields = ["display_name", "identities__external_id"]
+    inlines = [IdentityInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
+        contacts = visible_tickets(request.user).values("contact_id")
+        return super().get_queryset(request).filter(id__in=contacts)
+
+
+@admin.register(ContactIdentity)
+class ContactIdentityAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "display_name", "contact", "channel_account", "created_at"]
+    list_filter = ["channel_account__kind"]
+    list_select_related = ["contact", "channel_account"]
+    search_fields = ["external_id", "display_name", "contact__display_name"]
+    raw_id_fields = ["contact", "channel_account"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactIdentity]:
+        teams = visible_team_ids(request.user)
+        return super().get_queryset(request).filter(channel_account__team_id__in=teams)
+
+
+@admin.register(InboundDelivery)
+class InboundDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "channel_account", "state", "received_at", "attempts", "error"]
+    list_filter = ["state", "channel_account__kind", "received_at"]
+    list_select_related = ["channel_account"]
+    search_fields = ["error"]
+    readonly_fields = ["channel_account", "received_at", "body_text", "headers", "state", "error", "attempts",
+                       "processed_at"]
+    exclude = ["body"]
+    actions = ["rerun"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[InboundDelivery]:
+        teams = visible_team_ids(request.user)
+        return super().get_queryset(request).filter(channel_account__team_id__in=teams)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # deliveries come from platforms, never from a form
+
+    @admin.display(description="Body")
+    def body_text(self, obj: InboundDelivery) -> str:
+        return bytes(obj.body).decode("utf-8", errors="replace")
+
+    @admin.action(description="Re-run the selected deliveries", permissions=["change"])
+    def rerun(self, request: HttpRequest, queryset: QuerySet[InboundDelivery]) -> None:
+        counts: dict[str, int] = {}
+        for delivery in queryset.select_related("channel_account").exclude(
+            state__in=[DeliveryState.PROCESSED, DeliveryState.DUPLICATE]
+        ):
+            try:
+                state = delivery_process(delivery=delivery).state
+            except ConnectorError:
+                state = DeliveryState.REJECTED
+            counts[state] = counts.get(state, 0) + 1
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing to re-run"
+        self.message_user(request, f"Re-ran deliveries: {summary}.", messages.INFO)
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    extra = 0
+    fields = ["direction", "author", "text", "external_id", "sent_at", "delivery_status", "delivery_error"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).select_related("author")
+
+
+@admin.register(Ticket)
+class TicketAdmin(GuardedModelAdmin):
+    list_display = ["number", "subject", "status", "priority", "team", "assignee", "contact", "channel",
+                    "last_activity_at"]
+    list_filter = ["status", "priority", "team", "identity__channel_account__kind"]
+    list_select_related = ["team", "assignee", "contact", "identity__channel_account"]
+    search_fields = ["=number", "subject", "contact__display_name", "identity__external_id"]
+    raw_id_fields = ["assignee", "contact", "identity"]
+    readonly_fields = ["number", "created_at", "updated_at", "last_activity_at", "solved_at", "closed_at"]
+    inlines = [MessageInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a ticket starts with a contact's message, never from an empty form
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Ticket]:
+        # The same rule as the inbox: visible_tickets decides.
+        return visible_tickets(request.user).select_related(*self.list_select_related)
+
+    def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
+        ticket_admin_save(ticket=obj, changed=list(form.changed_data), actor=request.user)  # type: ignore[arg-type]
+
+    @admin.display(description="Channel", ordering="identity__channel_account__kind")
+    def channel(self, obj: Ticket) -> str:
+        return obj.identity.channel_account.get_kind_display()
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["id", "ticket", "direction", "author", "short_text", "delivery_status", "sent_at"]
+    list_filter = ["direction", "delivery_status", "channel_account__kind"]
+    list_select_related = ["ticket", "author"]
+    search_fields = ["text", "external_id", "=ticket__number"]
+    raw_id_fields = ["ticket", "author", "channel_account"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).filter(ticket__in=visible_tickets(request.user))
+
+    @admin.display(description="Text")
+    def short_text(self, obj: Message) -> str:
+        return obj.text[:80]
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(admin.ModelAdmin):
+    list_display = ["id", "ticket", "kind", "actor", "created_at"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["ticket", "actor"]
+    search_fields = ["=ticket__number"]
+    readonly_fields = ["ticket", "kind", "actor", "created_at", "data"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TicketEvent]:
+        return super().get_queryset(request).filter(ticket__in=visible_tickets(request.user))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # the audit trail is written by services only
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

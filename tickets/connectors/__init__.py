@@ -1,0 +1,20 @@
+"""Social-platform connectors: one module per platform, each pure (no models, no database).
+
+A connector answers its platform's handshake, verifies a delivery's signature, parses a raw delivery into
+normalized inbound messages, and sends a reply. `connector_for(kind)` returns the module for a channel kind.
+"""
+
+from types import ModuleType
+
+from tickets.connectors import api
+from tickets.connectors.base import ConnectorNotFound
+
+_BY_KIND: dict[str, ModuleType] = {"api": api}
+
+
+def connector_for(kind: str) -> ModuleType:
+    """The connector module for channel kind `kind`."""
+    try:
+        return _BY_KIND[kind]
+    except KeyError:
+        raise ConnectorNotFound(f"no connector for channel kind {kind!r} yet") from None

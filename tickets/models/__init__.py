@@ -1,0 +1,36 @@
+"""The models of the work itself: teams, contacts, channel accounts, deliveries, tickets and messages."""
+
+from tickets.models.accounts import ChannelAccount, ChannelKind, DeliveryState, InboundDelivery
+from tickets.models.contacts import Contact, ContactIdentity
+from tickets.models.messages import DeliveryStatus, Direction, Message
+from tickets.models.permissions import (
+    TeamGroupObjectPermission,
+    TeamUserObjectPermission,
+    TicketGroupObjectPermission,
+    TicketUserObjectPermission,
+)
+from tickets.models.teams import Team
+from tickets.models.tickets import Counter, EventKind, Priority, Status, Ticket, TicketEvent
+
+__all__ = [
+    "ChannelAccount",
+    "ChannelKind",
+    "Contact",
+    "ContactIdentity",
+    "Counter",
+    "DeliveryState",
+    "DeliveryStatus",
+    "Direction",
+    "EventKind",
+    "InboundDelivery",
+    "Message",
+    "Priority",
+    "Status",
+    "Team",
+    "TeamGroupObjectPermission",
+    "TeamUserObjectPermission",
+    "Ticket",
+    "TicketEvent",
+    "TicketGroupObjectPermission",
+    "TicketUserObjectPermission",
+]

@@ -1,0 +1,16 @@
+"""Teams: the unit that owns channel accounts and tickets, and that agents are granted access to."""
+
+from django.db import models
+
+
+class Team(models.Model):
+    """A group of agents. Agents see a team's tickets through a guardian `view_team` grant on it."""
+
+    name = models.CharField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,102 @@
+"""Reads that carry a rule. `visible_tickets(user)` is the only place that decides who sees which ticket."""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from tickets.models import (
+    Message,
+    Team,
+    TeamGroupObjectPermission,
+    TeamUserObjectPermission,
+    Ticket,
+    TicketEvent,
+    TicketGroupObjectPermission,
+    TicketUserObjectPermission,
+)
+
+# Holding `view_team` on a team means seeing all of its tickets; `view_ticket` on a ticket, just that one.
+TEAM_PERMISSION = "view_team"
+TICKET_PERMISSION = "view_ticket"
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _is_agent(user: User) -> bool:
+    return bool(user.is_authenticated and user.is_active)
+
+
+def visible_team_ids(user: User) -> list[int]:
+    """The ids of the teams whose tickets `user` sees (one query)."""
+    if not _is_agent(user):
+        return []
+    if getattr(user, "is_superuser", False):
+        return list(Team.objects.values_list("id", flat=True))
+    direct = TeamUserObjectPermission.objects.filter(user=user, permission__codename=TEAM_PERMISSION)
+    via_group = TeamGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename=TEAM_PERMISSION
+    )
+    return list(
+        Team.objects.filter(
+            Q(id__in=direct.values("content_object_id")) | Q(id__in=via_group.values("content_object_id"))
+        ).values_list("id", flat=True)
+    )
+
+
+def granted_ticket_ids(user: User) -> QuerySet[Ticket]:
+    """A subquery of the tickets `user` was granted one by one, outside their teams."""
+    direct = TicketUserObjectPermission.objects.filter(user=user, permission__codename=TICKET_PERMISSION)
+    via_group = TicketGroupObjectPermission.objects.filter(
+        group__user=user, permission__codename=TICKET_PERMISSION
+    )
+    return Ticket.objects.filter(
+        Q(id__in=direct.values("content_object_id")) | Q(id__in=via_group.values("content_object_id"))
+    ).values("id")
+
+
+def visible_tickets(user: User) -> QuerySet[Ticket]:
+    """Every ticket `user` may see: their teams' tickets plus single-ticket grants; superusers see all."""
+    if not _is_agent(user):
+        return Ticket.objects.none()
+    if getattr(user, "is_superuser", False):
+        return Ticket.objects.all()
+    team_ids = visible_team_ids(user)
+    return Ticket.objects.filter(Q(team_id__in=team_ids) | Q(id__in=granted_ticket_ids(user)))
+
+
+def inbox_tickets(user: User) -> QuerySet[Ticket]:
+    """The inbox: visible tickets, newest activity first, with what a row shows joined in."""
+    return (
+        visible_tickets(user)
+        .select_related("team", "assignee", "contact", "identity__channel_account")
+        .order_by("-last_activity_at", "-id")
+    )
+
+
+def ticket_thread(ticket: Ticket) -> QuerySet[Message]:
+    """The messages of `ticket`, oldest first, with their authors."""
+    return ticket.messages.select_related("author").order_by("id")
+
+
+def live_subscription(user: User) -> tuple[list[int], list[int]]:
+    """What a websocket of `user` listens to: (team ids, single-ticket ids)."""
+    if not _is_agent(user):
+        return [], []
+    team_ids = visible_team_ids(user)
+    if getattr(user, "is_superuser", False):
+        return team_ids, []
+    return team_ids, list(granted_ticket_ids(user).values_list("id", flat=True))
+
+
+def events_after(user: User, *, after_id: int, limit: int = 500) -> QuerySet[TicketEvent]:
+    """The events on tickets `user` sees with ids above `after_id`, oldest first: a reconnect's catch-up."""
+    return (
+        TicketEvent.objects.filter(id__gt=after_id, ticket__in=visible_tickets(user))
+        .select_related("ticket")
+        .order_by("id")[:limit]
+    )
+
+
+def latest_event_id() -> int:
+    """The id of the newest ticket event, where a freshly rendered page starts listening."""
+    newest = TicketEvent.objects.order_by("-id").values_list("id", flat=True).first()
+    return newest or 0

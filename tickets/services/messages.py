@@ -1,0 +1,180 @@
+"""Messages: receiving a contact's message onto a ticket, writing a reply, and delivering it."""
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.connectors import connector_for
+from tickets.connectors.base import InboundMessage, OutboundReply, SendFailed
+from tickets.models import (
+    ChannelAccount,
+    Contact,
+    ContactIdentity,
+    DeliveryStatus,
+    Direction,
+    EventKind,
+    Message,
+    Ticket,
+)
+from tickets.services.audit import ticket_event_record
+from tickets.services.tickets import ticket_for_inbound
+
+logger = logging.getLogger(__name__)
+
+_PREVIEW = 200
+
+
+class DuplicateMessage(Exception):
+    """The platform message is already stored: a redelivery. Nothing was written."""
+
+
+def identity_for_sender(*, account: ChannelAccount, sender_id: str, sender_name: str) -> ContactIdentity:
+    """The sender's identity on `account`, made (with a new contact) on their first message."""
+    identity = (
+        ContactIdentity.objects.select_related("channel_account")
+        .filter(channel_account=account, external_id=sender_id)
+        .first()
+    )
+    if identity is not None:
+        return identity
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(display_name=sender_name)
+            identity = ContactIdentity.objects.create(
+                contact=contact, channel_account=account, external_id=sender_id, display_name=sender_name
+            )
+    except IntegrityError:
+        # A concurrent first message from the same sender made the identity; use theirs.
+        identity = ContactIdentity.objects.get(channel_account=account, external_id=sender_id)
+    identity.channel_account = account
+    return identity
+
+
+def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: datetime) -> Message:
+    """Put a contact's message on their ticket (opening or reopening one); DuplicateMessage if stored before.
+
+    Call it inside a transaction of its own (a savepoint is enough): on DuplicateMessage everything it
+    wrote must be rolled back with it.
+    """
+    if Message.objects.filter(channel_account=account, external_id=inbound.external_id).exists():
+        raise DuplicateMessage(inbound.external_id)
+    identity = identity_for_sender(account=account, sender_id=inbound.sender_id, sender_name=inbound.sender_name)
+    ticket, _created = ticket_for_inbound(identity=identity, subject=inbound.text, now=now)
+    try:
+        with transaction.atomic():
+            message = Message.objects.create(
+                ticket=ticket,
+                channel_account=account,
+                direction=Direction.IN,
+                text=inbound.text,
+                external_id=inbound.external_id,
+                sent_at=inbound.sent_at,
+                delivery_status=DeliveryStatus.RECEIVED,
+            )
+    except IntegrityError:
+        # The same platform id was stored by a concurrent delivery that committed after our check.
+        if Message.objects.filter(channel_account=account, external_id=inbound.external_id).exists():
+            raise DuplicateMessage(inbound.external_id) from None
+        raise
+    _touch(ticket, message=message, now=now)
+    ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_IN, data=_message_data(message))
+    return message
+
+
+def message_reply(*, ticket: Ticket, author: AbstractBaseUser, text: str, now: datetime | None = None) -> Message:
+    """Store an agent's reply and queue its delivery to the platform once the transaction commits."""
+    now = now or timezone.now()
+    text = text.strip()
+    if not text:
+        raise ValueError("a reply needs some text")
+    account = ticket.identity.channel_account
+    with transaction.atomic():
+        sendable = bool(account.callback_url)
+        message = Message.objects.create(
+            ticket=ticket,
+            channel_account=account,
+            direction=Direction.OUT,
+            author=author,
+            text=text,
+            sent_at=now,
+            delivery_status=DeliveryStatus.QUEUED if sendable else DeliveryStatus.NOT_SENT,
+            delivery_error="" if sendable else "the channel account has no callback URL",
+        )
+        _touch(ticket, message=message, now=now)
+        ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_OUT, actor=author, data=_message_data(message))
+        if sendable:
+            from tickets.tasks import message_send  # the task module is a face over message_deliver
+
+            transaction.on_commit(lambda: message_send.delay(message.pk))
+    return message
+
+
+def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
+    """Send an outbound message to its platform. True when done (sent, or failed for good); False to retry.
+
+    Delivery is at least once: the HTTP call happens outside any transaction (a slow platform must not
+    hold database locks), so a worker that dies after the call and before recording it sends again on
+    redelivery. Receivers dedupe on our `message_id`.
+    """
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("ticket__identity", "channel_account")
+            .get(pk=message_id)
+        )
+        if message.delivery_status != DeliveryStatus.QUEUED:
+            return True  # already sent or given up on: a redelivered task does nothing
+        message.send_attempts += 1
+        message.save(update_fields=["send_attempts"])
+    account = message.channel_account
+    reply = OutboundReply(
+        message_id=message.pk,
+        ticket_number=message.ticket.number,
+        recipient_id=message.ticket.identity.external_id,
+        text=message.text,
+        sent_at=message.sent_at,
+    )
+    try:
+        result = connector_for(account.kind).send_reply(
+            secret=account.secret, url=account.callback_url, reply=reply, timeout=settings.HELPDESK_OUTBOUND_TIMEOUT
+        )
+    except SendFailed as exc:
+        logger.warning("reply %s not delivered (attempt %s): %s", message.pk, message.send_attempts, exc)
+        if exc.retryable and not final_attempt:
+            Message.objects.filter(pk=message.pk).update(delivery_error=exc.message)
+            return False
+        _delivery_status_set(message_id=message.pk, status=DeliveryStatus.FAILED, error=exc.message)
+        return True
+    _delivery_status_set(message_id=message.pk, status=DeliveryStatus.SENT, external_id=result.external_id)
+    return True
+
+
+def _delivery_status_set(
+    *, message_id: int, status: DeliveryStatus, error: str = "", external_id: str | None = None
+) -> None:
+    with transaction.atomic():
+        message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
+        message.delivery_status = status
+        message.delivery_error = error
+        if external_id is not None:
+            message.external_id = external_id
+        message.save(update_fields=["delivery_status", "delivery_error", "external_id"])
+        ticket_event_record(
+            ticket=message.ticket,
+            kind=EventKind.MESSAGE_STATUS,
+            data={"message_id": message.pk, "status": status, "error": error},
+        )
+
+
+def _touch(ticket: Ticket, *, message: Message, now: datetime) -> None:
+    ticket.last_activity_at = now
+    ticket.preview = message.text[:_PREVIEW]
+    ticket.save(update_fields=["last_activity_at", "preview", "updated_at"])
+
+
+def _message_data(message: Message) -> dict[str, object]:
+    return {"message_id": message.pk, "direction": message.direction, "preview": message.text[:_PREVIEW]}

@@ -1,0 +1,97 @@
+"""Tickets: numbering, finding the ticket a contact's message belongs to, and reopening."""
+
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from tickets.models import ContactIdentity, Counter, EventKind, Status, Ticket
+from tickets.models.tickets import ACTIVE_STATUSES
+from tickets.services.audit import ticket_event_record
+
+_TICKET_COUNTER = "ticket"
+
+
+def ticket_number_next() -> int:
+    """The next human ticket number. The counter row stays locked until the caller's transaction ends."""
+    if not Counter.objects.filter(name=_TICKET_COUNTER).update(value=F("value") + 1):
+        try:
+            with transaction.atomic():
+                Counter.objects.create(name=_TICKET_COUNTER, value=1)
+        except IntegrityError:
+            # Another transaction created it first; take a number the ordinary way.
+            Counter.objects.filter(name=_TICKET_COUNTER).update(value=F("value") + 1)
+    return Counter.objects.values_list("value", flat=True).get(name=_TICKET_COUNTER)
+
+
+def _active_ticket(identity: ContactIdentity) -> Ticket | None:
+    return (
+        Ticket.objects.select_for_update()
+        .filter(identity=identity, status__in=ACTIVE_STATUSES)
+        .first()
+    )
+
+
+def ticket_for_inbound(*, identity: ContactIdentity, subject: str, now: datetime) -> tuple[Ticket, bool]:
+    """The identity's open, pending or solved ticket (a solved one reopens), or a new one: (ticket, created)."""
+    ticket = _active_ticket(identity)
+    if ticket is None:
+        try:
+            with transaction.atomic():
+                ticket = Ticket.objects.create(
+                    number=ticket_number_next(),
+                    subject=subject[:200],
+                    team_id=identity.channel_account.team_id,
+                    contact_id=identity.contact_id,
+                    identity=identity,
+                    last_activity_at=now,
+                )
+        except IntegrityError:
+            # A concurrent message from the same identity opened a ticket first: join it.
+            ticket = _active_ticket(identity)
+            if ticket is None:
+                raise
+        else:
+            ticket_event_record(ticket=ticket, kind=EventKind.CREATED, data={"subject": ticket.subject})
+            return ticket, True
+    if ticket.status == Status.SOLVED:
+        ticket_status_set(ticket=ticket, status=Status.OPEN, now=now, reason="the customer wrote again")
+    return ticket, False
+
+
+def ticket_status_set(
+    *, ticket: Ticket, status: Status, now: datetime, reason: str = "", actor: AbstractBaseUser | None = None
+) -> None:
+    """Move `ticket` to `status`, recording when it was solved or closed."""
+    previous = ticket.status
+    if previous == status:
+        return
+    ticket.status = status
+    ticket.solved_at = now if status == Status.SOLVED else (ticket.solved_at if status == Status.CLOSED else None)
+    ticket.closed_at = now if status == Status.CLOSED else None
+    ticket.save(update_fields=["status", "solved_at", "closed_at", "updated_at"])
+    ticket_event_record(
+        ticket=ticket,
+        kind=EventKind.STATUS,
+        actor=actor,
+        data={"from": previous, "to": status, "reason": reason},
+    )
+
+
+def ticket_admin_save(*, ticket: Ticket, changed: list[str], actor: AbstractBaseUser) -> None:
+    """Save an edit made in the admin, recording which fields changed and their new values."""
+    with transaction.atomic():
+        ticket.save()
+        if changed:
+            values = {name: _plain(getattr(ticket, name)) for name in changed if hasattr(ticket, name)}
+            ticket_event_record(ticket=ticket, kind=EventKind.UPDATED, actor=actor, data={"changed": values})
+
+
+def _plain(value: object) -> object:
+    """A JSON-friendly form of a field value (model instances by primary key)."""
+    if hasattr(value, "pk"):
+        return value.pk
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)

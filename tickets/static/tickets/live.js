@@ -1,0 +1,96 @@
+// The live client: one websocket per page to /ws/agent/. Every frame carries its event id, so frames seen
+// twice (an agent in two groups) are dropped, and after a reconnect the page asks for what it missed.
+(function () {
+  "use strict";
+  const body = document.body;
+  const stateEl = document.getElementById("live-state");
+  const seen = new Set();
+  let lastId = parseInt(body.dataset.lastEventId || "0", 10);
+  let retry = 0;
+  let socket = null;
+
+  if (window.htmx) {
+    // A 400 carries a form with its errors: show it instead of dropping it.
+    htmx.config.responseHandling = [
+      { code: "204", swap: false },
+      { code: "[23]..", swap: true },
+      { code: "400", swap: true, error: false },
+      { code: "...", swap: false, error: true },
+    ];
+  }
+
+  function setState(state, text) {
+    if (!stateEl) return;
+    stateEl.dataset.state = state;
+    stateEl.textContent = text;
+  }
+
+  function connect() {
+    if (!stateEl) return; // signed-out pages have no live feed
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    socket = new WebSocket(scheme + "://" + location.host + "/ws/agent/");
+    socket.addEventListener("open", function () {
+      retry = 0;
+      setState("live", "Live");
+      socket.send(JSON.stringify({ type: "resume", after: lastId }));
+    });
+    socket.addEventListener("message", function (msg) {
+      const frame = JSON.parse(msg.data);
+      if (frame.type !== "ticket.event") return;
+      if (seen.has(frame.id)) return;
+      seen.add(frame.id);
+      if (frame.id > lastId) lastId = frame.id;
+      handle(frame);
+    });
+    socket.addEventListener("close", function () {
+      setState("offline", "Reconnecting…");
+      retry = Math.min(retry + 1, 6);
+      setTimeout(connect, 250 * Math.pow(2, retry - 1));
+    });
+  }
+
+  const pending = new Map();
+  // Several events about one ticket in a burst need one fetch, not one each.
+  function once(key, fn) {
+    if (pending.has(key)) return;
+    pending.set(key, setTimeout(function () { pending.delete(key); fn(); }, 30));
+  }
+
+  function handle(frame) {
+    const page = body.dataset.page;
+    if (page === "inbox") once("row-" + frame.ticket.id, function () { refreshRow(frame.ticket.id); });
+    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId) once("thread", refreshTicket);
+  }
+
+  async function fetchHtml(url) {
+    const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
+    if (!response.ok) return null;
+    const template = document.createElement("template");
+    template.innerHTML = (await response.text()).trim();
+    return template.content.firstElementChild;
+  }
+
+  async function refreshRow(ticketId) {
+    const row = await fetchHtml(body.dataset.rowUrl.replace("/0/", "/" + ticketId + "/"));
+    if (!row) return;
+    const existing = document.getElementById(row.id);
+    const rows = document.getElementById("inbox-rows");
+    if (existing) existing.remove();
+    else if (body.dataset.firstPage !== "1") return; // a new ticket belongs on the first page only
+    const empty = document.getElementById("inbox-empty");
+    if (empty) empty.remove();
+    rows.prepend(row); // newest activity first
+    row.classList.add("fresh");
+  }
+
+  async function refreshTicket() {
+    const live = await fetchHtml(body.dataset.liveUrl);
+    const current = document.getElementById("ticket-live");
+    if (live && current) {
+      current.replaceWith(live);
+      if (window.htmx) htmx.process(live);
+    }
+  }
+
+  connect();
+})();

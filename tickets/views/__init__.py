@@ -1,0 +1,1 @@
+"""HTTP faces of the tickets app: platform webhooks and the agent UI."""

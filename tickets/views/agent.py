@@ -1,0 +1,85 @@
+"""The agent UI: the inbox, a ticket's page, and the partials the live client fetches."""
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets.models import Ticket
+from tickets.selectors import inbox_tickets, latest_event_id, ticket_thread, visible_tickets
+from tickets.services.messages import message_reply
+
+
+class ReplyForm(forms.Form):
+    text = forms.CharField(
+        label="Reply", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True
+    )
+
+
+def _visible_ticket(request: HttpRequest, number: int) -> Ticket:
+    tickets = visible_tickets(request.user).select_related("team", "assignee", "contact", "identity__channel_account")
+    return get_object_or_404(tickets, number=number)
+
+
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+@require_GET
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Every ticket the agent may see, newest activity first, a page at a time."""
+    page = Paginator(inbox_tickets(request.user), settings.HELPDESK_INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {"page": page, "last_event_id": latest_event_id()}
+    return render(request, "tickets/inbox.html", context)
+
+
+@require_GET
+@login_required
+def inbox_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
+    """One inbox row, fetched by the live client when an event names the ticket."""
+    ticket = get_object_or_404(inbox_tickets(request.user), pk=ticket_id)
+    return render(request, "tickets/_inbox_row.html", {"ticket": ticket})
+
+
+@require_GET
+@login_required
+def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
+    """A ticket's page: the thread and the reply box."""
+    ticket = _visible_ticket(request, number)
+    context = {
+        "ticket": ticket,
+        "thread": ticket_thread(ticket),
+        "form": ReplyForm(),
+        "last_event_id": latest_event_id(),
+    }
+    return render(request, "tickets/ticket.html", context)
+
+
+@require_GET
+@login_required
+def ticket_thread_partial(request: HttpRequest, number: int) -> HttpResponse:
+    """The thread and header of a ticket, re-fetched by the live client after an event on it."""
+    ticket = _visible_ticket(request, number)
+    return render(request, "tickets/_ticket_live.html", {"ticket": ticket, "thread": ticket_thread(ticket)})
+
+
+@require_POST
+@login_required
+def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
+    """Store the agent's reply and queue it for delivery; htmx gets the new thread back."""
+    ticket = _visible_ticket(request, number)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        context = {"ticket": ticket, "form": form}
+        return render(request, "tickets/_reply_form.html", context, status=400)
+    message_reply(ticket=ticket, author=request.user, text=form.cleaned_data["text"])  # type: ignore[arg-type]
+    if not _is_htmx(request):
+        return redirect("ticket-detail", number=ticket.number)
+    response = render(request, "tickets/_reply_form.html", {"ticket": ticket, "form": ReplyForm()})
+    # The thread refreshes itself from the live event; tell it now as well, for a socket that is down.
+    response["HX-Trigger"] = "thread-changed"
+    return response
