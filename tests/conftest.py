@@ -1,0 +1,140 @@
+"""Fixtures shared by every test: the test database's live ASGI server, a Celery worker, a fake platform."""
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+
+from tests import support
+from tests.factories import ChannelAccountFactory, TeamFactory, UserFactory
+
+# The second pass of `make test` sets these; the first (embedded default) leaves them unset.
+PRODUCTION_STACK = os.environ.get("DATABASE_URL", "").startswith("postgres") and bool(os.environ.get("REDIS_URL"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Tests marked production_stack are deselected in the embedded pass (`-m "not production_stack"`), never
+    # skipped; if one is selected anyway without the servers, it must fail loudly rather than pass.
+    if PRODUCTION_STACK:
+        return
+    for item in items:
+        if item.get_closest_marker("production_stack"):
+            item.add_marker(pytest.mark.usefixtures("_require_production_stack"))
+
+
+@pytest.fixture
+def _require_production_stack() -> None:
+    pytest.fail("this test needs DATABASE_URL=postgres://... and REDIS_URL (make test-production)")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_redis() -> None:
+    if settings.REDIS_URL:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).flushdb()
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """A real ASGI server (daphne, HTTP and websockets) in its own process, on the test database."""
+    port = support.free_port()
+    env = support.server_env(connection.settings_dict)
+    process = support.start_process(
+        ["-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "helpdesk.asgi:application"],
+        env=env,
+        log_name="live-server.log",
+    )
+    try:
+        support.wait_for_port(port, process=process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        support.stop_process(process)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: None) -> Iterator[None]:
+    """A real Celery worker process on Redis and the test database (production stack only)."""
+    from helpdesk.celery import app
+
+    assert PRODUCTION_STACK, "a Celery worker needs the production stack"
+    app.control.purge()
+    env = support.server_env(connection.settings_dict)
+    process = support.start_process(
+        ["-m", "celery", "-A", "helpdesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
+         "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h"],
+        env=env,
+        log_name="celery-worker.log",
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not app.control.ping(timeout=0.5):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the Celery worker did not start; see build/celery-worker.log")
+        yield
+    finally:
+        support.stop_process(process)
+
+
+@pytest.fixture
+def task_runner(request: pytest.FixtureRequest) -> str:
+    """How Celery tasks run in this pass: 'eager' in-process, or 'worker' in a real worker process."""
+    if PRODUCTION_STACK:
+        request.getfixturevalue("celery_worker_process")
+        return "worker"
+    return "eager"
+
+
+@pytest.fixture
+def fake_platform() -> Iterator[support.FakePlatform]:
+    yield from support.serve_fake_platform()
+
+
+@pytest.fixture
+def session_cookie() -> Callable[[Any], str]:
+    """A signed-in session for `user`, as the value of the sessionid cookie."""
+
+    def make(user: Any) -> str:
+        session = SessionStore()
+        session["_auth_user_id"] = str(user.pk)
+        session["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+        session["_auth_user_hash"] = user.get_session_auth_hash()
+        session.create()
+        return str(session.session_key)
+
+    return make
+
+
+@pytest.fixture
+def team_a(db: None) -> Any:
+    return TeamFactory(name="Team A")
+
+
+@pytest.fixture
+def team_b(db: None) -> Any:
+    return TeamFactory(name="Team B")
+
+
+@pytest.fixture
+def account_a(team_a: Any) -> Any:
+    return ChannelAccountFactory(team=team_a, secret="secret-a")
+
+
+@pytest.fixture
+def account_b(team_b: Any) -> Any:
+    return ChannelAccountFactory(team=team_b, secret="secret-b")
+
+
+@pytest.fixture
+def agent_a(team_a: Any) -> Any:
+    return UserFactory(username="agent_a", teams=[team_a])
+
+
+@pytest.fixture
+def agent_b(team_b: Any) -> Any:
+    return UserFactory(username="agent_b", teams=[team_b])

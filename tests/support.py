@@ -1,0 +1,143 @@
+"""Helpers shared by the tests: signed deliveries, a fake platform, servers started as real processes."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from tickets.connectors import api
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+
+
+_FRESH = "<fresh>"
+
+
+def delivery_body(
+    *, message_id: str | None = _FRESH, sender_id: str = "cust-1", sender_name: str = "Ann Customer",
+    text: str = "Hello, my parcel is late", sent_at: str = "2026-11-23T09:30:00Z", **extra: Any
+) -> bytes:
+    """A JSON body for the API channel webhook; a field given as None is left out."""
+    payload: dict[str, Any] = {
+        "message_id": str(uuid.uuid4()) if message_id == _FRESH else message_id,
+        "sender_id": sender_id,
+        "sender_name": sender_name,
+        "text": text,
+        "sent_at": sent_at,
+    }
+    payload.update(extra)
+    return json.dumps({k: v for k, v in payload.items() if v is not None}).encode()
+
+
+def signed_headers(secret: str, body: bytes) -> dict[str, str]:
+    """The headers a correct sender puts on `body`."""
+    return {api.SIGNATURE_HEADER: api.sign(secret, body), "Content-Type": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Wait until something listens on `port`, failing early if `process` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with {process.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listened on port {port} within {timeout} s")
+
+
+def server_env(database: dict[str, Any]) -> dict[str, str]:
+    """The environment for a helpdesk process that must use the test database."""
+    env = dict(os.environ)
+    if database["ENGINE"].endswith("sqlite3"):
+        env["DATABASE_URL"] = f"sqlite:///{database['NAME']}"
+    else:
+        auth = database["USER"] + (f":{database['PASSWORD']}" if database["PASSWORD"] else "")
+        env["DATABASE_URL"] = f"postgres://{auth}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def start_process(args: list[str], *, env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
+    BUILD.mkdir(exist_ok=True)
+    log = open(BUILD / log_name, "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class FakePlatform:
+    """A platform's callback endpoint on 127.0.0.1: records requests, answers with scripted statuses."""
+
+    url: str
+    requests: list[RecordedRequest] = field(default_factory=list)
+    statuses: list[int] = field(default_factory=list)
+    reply_id: str = "platform-msg-1"
+
+    def wait_for_requests(self, count: int, timeout: float = 20.0) -> list[RecordedRequest]:
+        deadline = time.monotonic() + timeout
+        while len(self.requests) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.requests
+
+
+def serve_fake_platform() -> Iterator[FakePlatform]:
+    platform = FakePlatform(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            platform.requests.append(RecordedRequest(self.path, dict(self.headers.items()), body))
+            status = platform.statuses.pop(0) if platform.statuses else 200
+            answer = json.dumps({"id": platform.reply_id} if status < 300 else {"error": "nope"}).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    platform.url = f"http://127.0.0.1:{server.server_address[1]}/callback"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield platform
+    finally:
+        server.shutdown()
+        server.server_close()
