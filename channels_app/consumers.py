@@ -1,5 +1,6 @@
 """The agents' websocket: live ticket events for exactly the tickets the user may see."""
 
+import json
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -36,6 +37,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         for group in list(self.joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.clear()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        try:
+            content = json.loads(text_data if text_data is not None else (bytes_data or b""))
+        except ValueError:
+            await self.send_json({"type": "error", "error": "messages must be JSON"})
+            return
+        await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or content.get("type") != "resume":
