@@ -9,8 +9,9 @@ process with keep-alive HTTP connections at a fixed concurrency:
 2. `POST /bench/bare-insert/<account>/` (bench/baseline.py): the same bodies, stored as one row and nothing
    else: the floor of what any endpoint on this server and database costs.
 
-It prints deliveries/s of both, their ratio against the goal, latencies and errors. It reports figures and
-never fails on them; it exits non-zero only when a stack that should have been measured could not be.
+The two alternate in rounds on the same server and database. It prints deliveries/s of both, their ratio
+against the goal, latencies and errors. It reports figures and never fails on them; it exits non-zero only
+when a stack that should have been measured could not be.
 
     .venv/bin/python bench/ingest.py [--requests 2000] [--concurrency 8] [--json figures.json]
 """
@@ -98,6 +99,18 @@ class Phase:
             return math.nan
         ordered = sorted(self.latencies_ms)
         return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+    def add(self, other: "Phase") -> None:
+        """Fold the figures of another round against the same endpoint into this one."""
+        total = self.attempted + other.attempted
+        if total:
+            self.body_bytes = (self.body_bytes * self.attempted + other.body_bytes * other.attempted) / total
+        self.attempted = total
+        self.ok += other.ok
+        self.elapsed_s += other.elapsed_s
+        self.latencies_ms.extend(other.latencies_ms)
+        self.statuses.update(other.statuses)
+        self.sample_error = self.sample_error or other.sample_error
 
     def as_json(self) -> dict[str, Any]:
         """The figures, without the raw latencies."""
@@ -476,7 +489,8 @@ def measure_stack(*, stack: str, args: argparse.Namespace, workdir: Path) -> Sta
         bare_payloads = make_payloads(label="bare", count=args.requests, seed=3, **common)
         ours_path = f"/webhooks/api/{account_id}/"
         bare_path = f"/bench/bare-insert/{account_id}/"
-        load = {"concurrency": args.concurrency, "limit_s": args.phase_timeout}
+        # Each round gets its share of the time limit, so the whole run stays bounded by it per endpoint.
+        load = {"concurrency": args.concurrency, "limit_s": args.phase_timeout / args.rounds}
 
         step(f"{stack}: starting daphne")
         with running_server(env, workdir / f"{stack}-server.log") as port:
@@ -489,10 +503,17 @@ def measure_stack(*, stack: str, args: argparse.Namespace, workdir: Path) -> Sta
                 warm = run_load(name=warm_name, port=port, path=warm_path, payloads=warm_payloads, **load)
                 if warm.ok == 0 and warm.attempted:
                     raise RuntimeError(f"warm-up of {warm_path} failed: {warm.sample_error}")
-            step(f"{stack}: {args.requests} signed deliveries to {ours_path}")
-            result.ours = run_load(name="ours", port=port, path=ours_path, payloads=ours_payloads, **load)
-            step(f"{stack}: {args.requests} bare inserts to {bare_path}")
-            result.bare = run_load(name="bare", port=port, path=bare_path, payloads=bare_payloads, **load)
+            step(
+                f"{stack}: {args.requests} signed deliveries to {ours_path} and {args.requests} bare inserts "
+                f"to {bare_path}, alternating in {args.rounds} rounds"
+            )
+            result.ours, result.bare = Phase(name="ours"), Phase(name="bare")
+            # Alternating rounds: other load on the machine, or a slowly growing table, then weighs on both
+            # endpoints alike instead of on whichever ran second, which keeps the ratio steady between runs.
+            for chunk in range(args.rounds):
+                part = slice(chunk * args.requests // args.rounds, (chunk + 1) * args.requests // args.rounds)
+                result.ours.add(run_load(name="ours", port=port, path=ours_path, payloads=ours_payloads[part], **load))
+                result.bare.add(run_load(name="bare", port=port, path=bare_path, payloads=bare_payloads[part], **load))
         result.counts = manage_json(_COUNT_ROWS, env)
         result.measured = True
     finally:
@@ -520,7 +541,8 @@ def print_report(results: list[StackResult], args: argparse.Namespace) -> None:
     print()
     print(
         f"Ingest benchmark: {args.requests} requests per endpoint, concurrency {args.concurrency}, "
-        f"{args.senders} senders, {args.warmup} warm-up requests; daphne, DEBUG off, DATABASE_CONN_MAX_AGE=0"
+        f"{args.senders} senders, {args.warmup} warm-up requests, {args.rounds} alternating rounds; "
+        "daphne, DEBUG off, DATABASE_CONN_MAX_AGE=0"
     )
     print(
         f"Load generator and server share this machine: {os.cpu_count()} CPUs, "
@@ -592,6 +614,7 @@ def write_json(path: Path, results: list[StackResult], args: argparse.Namespace)
             "concurrency": args.concurrency,
             "warmup": args.warmup,
             "senders": args.senders,
+            "rounds": args.rounds,
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
         },
@@ -610,9 +633,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="requests per endpoint (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="parallel keep-alive connections (default 8)")
     parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per endpoint (default 50)")
+    parser.add_argument(
+        "--rounds", type=int, default=4, help="alternating rounds the requests are split into (default 4)"
+    )
     parser.add_argument("--senders", type=int, default=200, help="distinct senders of the messages (default 200)")
     parser.add_argument(
-        "--phase-timeout", type=float, default=120.0, help="seconds after which a load run stops sending (default 120)"
+        "--phase-timeout",
+        type=float,
+        default=120.0,
+        help="seconds of sending per endpoint, shared by its rounds (default 120)",
     )
     parser.add_argument(
         "--stacks", default="embedded,postgres", help="comma-separated stacks to run (default embedded,postgres)"
@@ -623,8 +652,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     unknown = set(args.stacks) - {"embedded", "postgres"}
     if unknown:
         parser.error(f"unknown stacks: {', '.join(sorted(unknown))}")
-    if args.requests < 1 or args.concurrency < 1 or args.warmup < 0 or args.senders < 1:
-        parser.error("--requests, --concurrency and --senders must be positive, --warmup not negative")
+    if min(args.requests, args.concurrency, args.senders, args.rounds) < 1 or args.warmup < 0:
+        parser.error("--requests, --concurrency, --senders and --rounds must be positive, --warmup not negative")
+    args.rounds = min(args.rounds, args.requests)
     return args
 
 
@@ -639,12 +669,15 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 results.append(measure_stack(stack=stack, args=args, workdir=workdir))
             except NotMeasured as exc:
-                step(f"{stack}: not measured: {exc}")
-                results.append(StackResult(stack=stack, reason=str(exc), skipped=True))
+                reason = " ".join(str(exc).split())  # driver messages span lines; the report keeps one
+                step(f"{stack}: not measured: {reason}")
+                results.append(StackResult(stack=stack, reason=reason, skipped=True))
             except Exception as exc:
-                # One broken stack must not hide the figures of the other; the exit status reports it.
+                # One broken stack must not hide the figures of the other; the exit status reports it. The
+                # full message (a server log tail) goes to stderr, the report gets its first line.
                 step(f"{stack}: failed: {exc}")
-                results.append(StackResult(stack=stack, reason=f"failed: {exc}"))
+                first_line = (str(exc).splitlines() or [type(exc).__name__])[0]
+                results.append(StackResult(stack=stack, reason=f"failed: {first_line}"))
                 broken = True
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
