@@ -43,6 +43,7 @@ test: $(VENV)/.dev-installed chromium lint test-embedded test-production
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy .
 

@@ -634,7 +634,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=8, help="parallel keep-alive connections (default 8)")
     parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per endpoint (default 50)")
     parser.add_argument(
-        "--rounds", type=int, default=4, help="alternating rounds the requests are split into (default 4)"
+        "--rounds", type=int, default=8, help="alternating rounds the requests are split into (default 8)"
     )
     parser.add_argument("--senders", type=int, default=200, help="distinct senders of the messages (default 200)")
     parser.add_argument(

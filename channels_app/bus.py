@@ -48,7 +48,7 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
     for group in groups:
         try:
             async_to_sync(layer.group_send)(group, message)
-        except Exception:  # noqa: BLE001 - the write has committed; a lost frame is caught up on reconnect
+        except Exception:
             logger.exception("could not publish %s to %s", message["type"], group)
 
 

@@ -13,7 +13,8 @@ from helpdesk.envconfig import env_bool, env_int, env_list, parse_database_url
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-_DEV_SECRET = "embedded-default-secret-key-change-me-in-production-0123456789"
+# The "django-insecure-" prefix makes `manage.py check --deploy` flag it if production forgets the variable.
+_DEV_SECRET = "django-insecure-embedded-default-change-me-in-production"  # noqa: S105
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", _DEV_SECRET)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])

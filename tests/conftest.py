@@ -66,8 +66,21 @@ def celery_worker_process(django_db_setup: None) -> Iterator[None]:
     app.control.purge()
     env = support.server_env(connection.settings_dict)
     process = support.start_process(
-        ["-m", "celery", "-A", "helpdesk", "worker", "--loglevel", "INFO", "--concurrency", "2",
-         "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h"],
+        [
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
         env=env,
         log_name="celery-worker.log",
     )

@@ -77,7 +77,8 @@ class TicketFactory(factory.django.DjangoModelFactory):
     subject = "Where is my order?"
     team = factory.SubFactory(TeamFactory)
     identity = factory.SubFactory(
-        ContactIdentityFactory, channel_account=factory.SubFactory(ChannelAccountFactory, team=factory.SelfAttribute("...team"))
+        ContactIdentityFactory,
+        channel_account=factory.SubFactory(ChannelAccountFactory, team=factory.SelfAttribute("...team")),
     )
     contact = factory.SelfAttribute("identity.contact")
     last_activity_at = factory.LazyFunction(timezone.now)

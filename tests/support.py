@@ -24,8 +24,13 @@ _FRESH = "<fresh>"
 
 
 def delivery_body(
-    *, message_id: str | None = _FRESH, sender_id: str = "cust-1", sender_name: str = "Ann Customer",
-    text: str = "Hello, my parcel is late", sent_at: str = "2026-11-23T09:30:00Z", **extra: Any
+    *,
+    message_id: str | None = _FRESH,
+    sender_id: str = "cust-1",
+    sender_name: str = "Ann Customer",
+    text: str = "Hello, my parcel is late",
+    sent_at: str = "2026-11-23T09:30:00Z",
+    **extra: Any,
 ) -> bytes:
     """A JSON body for the API channel webhook; a field given as None is left out."""
     payload: dict[str, Any] = {
@@ -78,7 +83,7 @@ def server_env(database: dict[str, Any]) -> dict[str, str]:
 
 def start_process(args: list[str], *, env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
     BUILD.mkdir(exist_ok=True)
-    log = open(BUILD / log_name, "wb")  # noqa: SIM115 - closed with the process
+    log = open(BUILD / log_name, "wb")
     return subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
 
@@ -118,7 +123,7 @@ def serve_fake_platform() -> Iterator[FakePlatform]:
     platform = FakePlatform(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             platform.requests.append(RecordedRequest(self.path, dict(self.headers.items()), body))
             status = platform.statuses.pop(0) if platform.statuses else 200

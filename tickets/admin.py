@@ -82,8 +82,16 @@ class InboundDeliveryAdmin(admin.ModelAdmin):
     list_filter = ["state", "channel_account__kind", "received_at"]
     list_select_related = ["channel_account"]
     search_fields = ["error"]
-    readonly_fields = ["channel_account", "received_at", "body_text", "headers", "state", "error", "attempts",
-                       "processed_at"]
+    readonly_fields = [
+        "channel_account",
+        "received_at",
+        "body_text",
+        "headers",
+        "state",
+        "error",
+        "attempts",
+        "processed_at",
+    ]
     exclude = ["body"]
     actions = ["rerun"]
 
@@ -117,7 +125,7 @@ class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
     fields = ["direction", "author", "text", "external_id", "sent_at", "delivery_status", "delivery_error"]
-    readonly_fields = fields
+    readonly_fields = ["direction", "author", "text", "external_id", "sent_at", "delivery_status", "delivery_error"]
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -129,8 +137,17 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Ticket)
 class TicketAdmin(GuardedModelAdmin):
-    list_display = ["number", "subject", "status", "priority", "team", "assignee", "contact", "channel",
-                    "last_activity_at"]
+    list_display = [
+        "number",
+        "subject",
+        "status",
+        "priority",
+        "team",
+        "assignee",
+        "contact",
+        "channel",
+        "last_activity_at",
+    ]
     list_filter = ["status", "priority", "team", "identity__channel_account__kind"]
     list_select_related = ["team", "assignee", "contact", "identity__channel_account"]
     search_fields = ["=number", "subject", "contact__display_name", "identity__external_id"]

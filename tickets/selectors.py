@@ -1,6 +1,9 @@
 """Reads that carry a rule. `visible_tickets(user)` is the only place that decides who sees which ticket."""
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from typing import Any
+
+from django.contrib.auth.models import AnonymousUser
+from django.contrib.auth.models import User as AuthUser
 from django.db.models import Q, QuerySet
 
 from tickets.models import (
@@ -18,7 +21,7 @@ from tickets.models import (
 TEAM_PERMISSION = "view_team"
 TICKET_PERMISSION = "view_ticket"
 
-User = AbstractBaseUser | AnonymousUser
+User = AuthUser | AnonymousUser
 
 
 def _is_agent(user: User) -> bool:
@@ -31,10 +34,9 @@ def visible_team_ids(user: User) -> list[int]:
         return []
     if getattr(user, "is_superuser", False):
         return list(Team.objects.values_list("id", flat=True))
+    assert isinstance(user, AuthUser)
     direct = TeamUserObjectPermission.objects.filter(user=user, permission__codename=TEAM_PERMISSION)
-    via_group = TeamGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename=TEAM_PERMISSION
-    )
+    via_group = TeamGroupObjectPermission.objects.filter(group__user=user, permission__codename=TEAM_PERMISSION)
     return list(
         Team.objects.filter(
             Q(id__in=direct.values("content_object_id")) | Q(id__in=via_group.values("content_object_id"))
@@ -42,12 +44,10 @@ def visible_team_ids(user: User) -> list[int]:
     )
 
 
-def granted_ticket_ids(user: User) -> QuerySet[Ticket]:
+def granted_ticket_ids(user: AuthUser) -> QuerySet[Ticket, Any]:
     """A subquery of the tickets `user` was granted one by one, outside their teams."""
     direct = TicketUserObjectPermission.objects.filter(user=user, permission__codename=TICKET_PERMISSION)
-    via_group = TicketGroupObjectPermission.objects.filter(
-        group__user=user, permission__codename=TICKET_PERMISSION
-    )
+    via_group = TicketGroupObjectPermission.objects.filter(group__user=user, permission__codename=TICKET_PERMISSION)
     return Ticket.objects.filter(
         Q(id__in=direct.values("content_object_id")) | Q(id__in=via_group.values("content_object_id"))
     ).values("id")
@@ -59,6 +59,7 @@ def visible_tickets(user: User) -> QuerySet[Ticket]:
         return Ticket.objects.none()
     if getattr(user, "is_superuser", False):
         return Ticket.objects.all()
+    assert isinstance(user, AuthUser)
     team_ids = visible_team_ids(user)
     return Ticket.objects.filter(Q(team_id__in=team_ids) | Q(id__in=granted_ticket_ids(user)))
 
@@ -82,7 +83,7 @@ def live_subscription(user: User) -> tuple[list[int], list[int]]:
     if not _is_agent(user):
         return [], []
     team_ids = visible_team_ids(user)
-    if getattr(user, "is_superuser", False):
+    if getattr(user, "is_superuser", False) or not isinstance(user, AuthUser):
         return team_ids, []
     return team_ids, list(granted_ticket_ids(user).values_list("id", flat=True))
 

@@ -16,8 +16,9 @@ SCREENSHOTS = BUILD / "screenshots"
 
 def post_message(base_url: str, account: Any, **fields: Any) -> dict[str, Any]:
     body = delivery_body(**fields)
-    request = urllib.request.Request(f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST",
-                                     headers=signed_headers(account.secret, body))
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST", headers=signed_headers(account.secret, body)
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.loads(response.read()))
 

@@ -12,16 +12,17 @@ from guardian.shortcuts import assign_perm
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tickets.models import Ticket
 from tests.support import delivery_body, signed_headers
+from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def post_message(base_url: str, account: Any, **fields: Any) -> dict[str, Any]:
     body = delivery_body(**fields)
-    request = urllib.request.Request(f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST",
-                                     headers=signed_headers(account.secret, body))
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST", headers=signed_headers(account.secret, body)
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.loads(response.read()))
 
@@ -46,11 +47,17 @@ def test_a_socket_without_a_session_is_refused(live_server_url: str) -> None:
 
 
 def test_each_agent_receives_only_their_teams_events(
-    live_server_url: str, session_cookie: Callable[[Any], str], agent_a: Any, agent_b: Any,
-    account_a: Any, account_b: Any,
+    live_server_url: str,
+    session_cookie: Callable[[Any], str],
+    agent_a: Any,
+    agent_b: Any,
+    account_a: Any,
+    account_b: Any,
 ) -> None:
-    with socket_for(live_server_url, session_cookie(agent_a)) as ws_a, \
-            socket_for(live_server_url, session_cookie(agent_b)) as ws_b:
+    with (
+        socket_for(live_server_url, session_cookie(agent_a)) as ws_a,
+        socket_for(live_server_url, session_cookie(agent_b)) as ws_b,
+    ):
         posted_b = post_message(live_server_url, account_b, sender_id="b-cust", text="for team B")
         posted_a = post_message(live_server_url, account_a, sender_id="a-cust", text="for team A")
         # Frames reach a socket in the order they were published, and B's were published first: if any
@@ -135,7 +142,9 @@ async def test_a_grant_given_while_connected_takes_effect_in_process(
     ticket_b = await sync_to_async(TicketFactory)(team=account_b.team)
     cookie = await sync_to_async(session_cookie)(agent_a)
     communicator = WebsocketCommunicator(
-        application, "/ws/agent/", headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://127.0.0.1")]
+        application,
+        "/ws/agent/",
+        headers=[(b"cookie", f"sessionid={cookie}".encode()), (b"origin", b"http://127.0.0.1")],
     )
     connected, _ = await communicator.connect()
     assert connected

@@ -4,9 +4,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support import delivery_body
 from tickets.connectors import api
 from tickets.connectors.base import PayloadInvalid, SignatureInvalid
-from tests.support import delivery_body
 
 
 def test_sign_is_hex_hmac_sha256_of_the_raw_body() -> None:
@@ -40,7 +40,9 @@ def test_verify_refuses_a_signature_made_with_another_secret() -> None:
 
 
 def test_parse_normalizes_one_message() -> None:
-    body = delivery_body(message_id="m-1", sender_id="c-9", sender_name="Ann", text=" hi ", sent_at="2026-11-23T09:30:00Z")
+    body = delivery_body(
+        message_id="m-1", sender_id="c-9", sender_name="Ann", text=" hi ", sent_at="2026-11-23T09:30:00Z"
+    )
     [message] = api.parse(body=body, headers={})
     assert message.external_id == "m-1"
     assert message.sender_id == "c-9"

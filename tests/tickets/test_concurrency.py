@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from tickets.models import DeliveryState, InboundDelivery, Message, Ticket
 from tests.factories import ChannelAccountFactory
 from tests.support import delivery_body, signed_headers
+from tickets.models import DeliveryState, InboundDelivery, Message, Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,8 +21,9 @@ def post_all_at_once(url: str, bodies: list[bytes], secret: str) -> list[int]:
     statuses: list[int] = [0] * len(bodies)
 
     def send(index: int) -> None:
-        request = urllib.request.Request(url, data=bodies[index], method="POST",
-                                         headers=signed_headers(secret, bodies[index]))
+        request = urllib.request.Request(
+            url, data=bodies[index], method="POST", headers=signed_headers(secret, bodies[index])
+        )
         barrier.wait(timeout=30)
         with urllib.request.urlopen(request, timeout=60) as response:
             statuses[index] = response.status

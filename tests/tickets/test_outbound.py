@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tickets.connectors import api
-from tickets.models import DeliveryStatus, EventKind, Message
 from tests.factories import ChannelAccountFactory, ContactIdentityFactory, TicketFactory
 from tests.support import FakePlatform
+from tickets.connectors import api
+from tickets.models import DeliveryStatus, EventKind, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,9 +7,9 @@ from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from guardian.shortcuts import assign_perm, remove_perm
 
+from tests.factories import TicketFactory, UserFactory
 from tickets.models import Message, Ticket
 from tickets.selectors import visible_tickets
-from tests.factories import TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -104,8 +104,16 @@ def test_a_superuser_sees_every_ticket(admin_user: Any, ticket_a: Ticket, ticket
 def lead_a(team_a: Any) -> Any:
     lead = UserFactory(username="lead_a", is_staff=True, teams=[team_a])
     lead.user_permissions.set(
-        Permission.objects.filter(codename__in=["view_ticket", "change_ticket", "view_message", "view_ticketevent",
-                                                "view_inbounddelivery", "view_team"])
+        Permission.objects.filter(
+            codename__in=[
+                "view_ticket",
+                "change_ticket",
+                "view_message",
+                "view_ticketevent",
+                "view_inbounddelivery",
+                "view_team",
+            ]
+        )
     )
     return lead
 
@@ -125,5 +133,5 @@ def test_admin_change_page_of_another_teams_ticket_is_refused(lead_a: Any, ticke
     client = client_for(lead_a)
     assert client.get(f"/admin/tickets/ticket/{ticket_a.pk}/change/").status_code == 200
     response = client.get(f"/admin/tickets/ticket/{ticket_b.pk}/change/", follow=True)
-    assert "doesn’t exist" in response.content.decode()
+    assert "doesn\u2019t exist" in response.content.decode()  # Django's wording, with its apostrophe
     assert ticket_b.subject not in response.content.decode()

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 def make_tickets(count: int, *, team: Any, assignee: Any) -> list[Any]:
     account = ChannelAccountFactory(team=team)
     return [
-        TicketFactory(team=team, identity=ContactIdentityFactory(channel_account=account),
-                      assignee=assignee if i % 2 else None)
+        TicketFactory(
+            team=team, identity=ContactIdentityFactory(channel_account=account), assignee=assignee if i % 2 else None
+        )
         for i in range(count)
     ]
 

@@ -5,9 +5,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tickets.models import DeliveryState, EventKind, InboundDelivery, Message, Status, Ticket, TicketEvent
 from tests.factories import ChannelAccountFactory
 from tests.support import delivery_body, signed_headers
+from tickets.models import DeliveryState, EventKind, InboundDelivery, Message, Status, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +73,7 @@ def test_the_same_message_id_on_another_account_is_another_message(client: Clien
 
 # Threading: which ticket a message joins.
 
+
 def test_a_second_message_joins_the_open_ticket(client: Client, account_a: Any) -> None:
     post(client, account_a, delivery_body(sender_id="c-1", text="first"))
     post(client, account_a, delivery_body(sender_id="c-1", text="second"))
@@ -122,6 +123,7 @@ def test_different_senders_get_different_tickets(client: Client, account_a: Any)
 
 # Bad input: a clear JSON error, never a 500.
 
+
 def test_bad_signature_is_401_and_the_delivery_is_kept_as_rejected(client: Client, account_a: Any) -> None:
     body = delivery_body()
     response = post(client, account_a, body, headers=signed_headers("wrong-secret", body))
@@ -140,8 +142,9 @@ def test_missing_signature_is_401(client: Client, account_a: Any) -> None:
 
 def test_unknown_account_is_404(client: Client, db: None) -> None:
     body = delivery_body()
-    response = client.post("/webhooks/api/999999/", data=body, content_type="application/json",
-                           headers=signed_headers("x", body))
+    response = client.post(
+        "/webhooks/api/999999/", data=body, content_type="application/json", headers=signed_headers("x", body)
+    )
     assert response.status_code == 404
     assert response.json() == {"error": "there is no API channel account 999999"}
 

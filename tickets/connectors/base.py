@@ -75,11 +75,13 @@ def hmac_sha256_hex(secret: str, body: bytes) -> str:
 
 def post_json(url: str, body: bytes, *, headers: dict[str, str], timeout: float) -> bytes:
     """POST the JSON `body`; the response body, or SendFailed saying whether a retry may help."""
-    request = urllib.request.Request(
+    if not url.startswith(("http://", "https://")):
+        raise SendFailed(f"the callback URL must be http:// or https://, not {url!r}", retryable=False)
+    request = urllib.request.Request(  # noqa: S310 - scheme checked above
         url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (URL set by a team lead)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             return bytes(response.read(1024 * 1024))
     except urllib.error.HTTPError as exc:
         # 4xx other than 408/429 means the request itself is wrong: sending it again will not help.

@@ -1,5 +1,6 @@
 """Channel accounts (a brand's account on a platform) and the raw deliveries they receive."""
 
+from django.core.validators import URLValidator
 from django.db import models
 
 from tickets.models.teams import Team
@@ -27,7 +28,9 @@ class ChannelAccount(models.Model):
         max_length=255, help_text="Shared secret: signs inbound deliveries and outbound replies (HMAC-SHA256)."
     )
     callback_url = models.URLField(
-        blank=True, help_text="Where agents' replies are POSTed, signed with the secret. Empty: replies are not sent."
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="Where agents' replies are POSTed, signed with the secret. Empty: replies are not sent.",
     )
     enabled = models.BooleanField(default=True, help_text="A disabled account answers 403 to deliveries.")
     created_at = models.DateTimeField(auto_now_add=True)

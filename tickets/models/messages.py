@@ -36,7 +36,8 @@ class Message(models.Model):
         help_text="The agent who wrote an outbound message; empty for the contact's.",
     )
     text = models.TextField()
-    external_id = models.CharField(
+    # NULL, not "", until a reply is sent: NULLs never collide in the (account, external_id) unique constraint.
+    external_id = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True, help_text="The platform's message id (empty until a reply is sent)."
     )
     sent_at = models.DateTimeField(help_text="When the platform says it was sent, or when the agent wrote it.")

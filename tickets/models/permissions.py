@@ -4,8 +4,8 @@ Guardian's generic tables key objects by a text `object_pk`; these tables key th
 which `visible_tickets` filters with `team_id IN (...)` and an indexed join on tickets.
 """
 
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from django.db import models
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from tickets.models.teams import Team
 from tickets.models.tickets import Ticket

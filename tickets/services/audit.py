@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from tickets import events
 from tickets.models import EventKind, Ticket, TicketEvent
 
 
 def ticket_event_record(
-    *, ticket: Ticket, kind: EventKind, actor: AbstractBaseUser | None = None, data: dict[str, Any] | None = None
+    *, ticket: Ticket, kind: EventKind, actor: User | None = None, data: dict[str, Any] | None = None
 ) -> TicketEvent:
     """Store one change to `ticket` and hand it to the subscribers, in the caller's transaction."""
     event = TicketEvent.objects.create(ticket=ticket, kind=kind, actor=actor, data=data or {})

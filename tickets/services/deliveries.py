@@ -80,7 +80,7 @@ def delivery_process(*, delivery: InboundDelivery, now: datetime | None = None) 
                     outcome.duplicates += 1
             state = DeliveryState.DUPLICATE if inbound and not outcome.messages else DeliveryState.PROCESSED
             _finish(delivery, state, error="", now=now)
-    except Exception as exc:  # noqa: BLE001 - whatever broke, the delivery stays stored and is marked
+    except Exception as exc:
         logger.exception("delivery %s failed", delivery.pk)
         outcome.messages.clear()
         _finish(delivery, DeliveryState.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)

@@ -4,7 +4,7 @@ import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -85,7 +85,7 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
     return message
 
 
-def message_reply(*, ticket: Ticket, author: AbstractBaseUser, text: str, now: datetime | None = None) -> Message:
+def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | None = None) -> Message:
     """Store an agent's reply and queue its delivery to the platform once the transaction commits."""
     now = now or timezone.now()
     text = text.strip()
@@ -122,9 +122,7 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update()
-            .select_related("ticket__identity", "channel_account")
-            .get(pk=message_id)
+            Message.objects.select_for_update().select_related("ticket__identity", "channel_account").get(pk=message_id)
         )
         if message.delivery_status != DeliveryStatus.QUEUED:
             return True  # already sent or given up on: a redelivered task does nothing

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
@@ -26,11 +26,7 @@ def ticket_number_next() -> int:
 
 
 def _active_ticket(identity: ContactIdentity) -> Ticket | None:
-    return (
-        Ticket.objects.select_for_update()
-        .filter(identity=identity, status__in=ACTIVE_STATUSES)
-        .first()
-    )
+    return Ticket.objects.select_for_update().filter(identity=identity, status__in=ACTIVE_STATUSES).first()
 
 
 def ticket_for_inbound(*, identity: ContactIdentity, subject: str, now: datetime) -> tuple[Ticket, bool]:
@@ -61,7 +57,7 @@ def ticket_for_inbound(*, identity: ContactIdentity, subject: str, now: datetime
 
 
 def ticket_status_set(
-    *, ticket: Ticket, status: Status, now: datetime, reason: str = "", actor: AbstractBaseUser | None = None
+    *, ticket: Ticket, status: Status, now: datetime, reason: str = "", actor: User | None = None
 ) -> None:
     """Move `ticket` to `status`, recording when it was solved or closed."""
     previous = ticket.status
@@ -79,7 +75,7 @@ def ticket_status_set(
     )
 
 
-def ticket_admin_save(*, ticket: Ticket, changed: list[str], actor: AbstractBaseUser) -> None:
+def ticket_admin_save(*, ticket: Ticket, changed: list[str], actor: User) -> None:
     """Save an edit made in the admin, recording which fields changed and their new values."""
     with transaction.atomic():
         ticket.save()

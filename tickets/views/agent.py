@@ -14,9 +14,7 @@ from tickets.services.messages import message_reply
 
 
 class ReplyForm(forms.Form):
-    text = forms.CharField(
-        label="Reply", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True
-    )
+    text = forms.CharField(label="Reply", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
 
 
 def _visible_ticket(request: HttpRequest, number: int) -> Ticket:

@@ -27,9 +27,19 @@ DEMO_MESSAGES = [
     ("Support", "wa-101", "Ken Sato", "How do I reset my password?"),
     ("Sales", "tg-200", "Priya Raman", "Do you offer volume discounts for 50 seats?"),
 ]
-LEAD_MODEL_PERMS = ["view_ticket", "change_ticket", "view_message", "view_inbounddelivery", "change_inbounddelivery",
-                    "view_ticketevent", "view_contact", "view_contactidentity", "view_channelaccount",
-                    "change_channelaccount", "view_team"]
+LEAD_MODEL_PERMS = [
+    "view_ticket",
+    "change_ticket",
+    "view_message",
+    "view_inbounddelivery",
+    "change_inbounddelivery",
+    "view_ticketevent",
+    "view_contact",
+    "view_contactidentity",
+    "view_channelaccount",
+    "change_channelaccount",
+    "view_team",
+]
 
 
 class Command(BaseCommand):
