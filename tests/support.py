@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -47,6 +48,16 @@ def delivery_body(
 def signed_headers(secret: str, body: bytes) -> dict[str, str]:
     """The headers a correct sender puts on `body`."""
     return {api.SIGNATURE_HEADER: api.sign(secret, body), "Content-Type": "application/json"}
+
+
+def post_signed(base_url: str, account: Any, **fields: Any) -> dict[str, Any]:
+    """POST a signed message to a running server's API webhook, as a platform would; its JSON answer."""
+    body = delivery_body(**fields)
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST", headers=signed_headers(account.secret, body)
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return dict(json.loads(response.read()))
 
 
 def free_port() -> int:

@@ -22,16 +22,20 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(django_db_setup: None) -> Iterator[Browser]:
     # Playwright's sync API keeps an asyncio loop registered on this thread between its calls, which
     # Django's async-safety check mistakes for async code. The tests' ORM calls are plain synchronous
     # calls on the main thread, so the check does not apply here (the servers under test are unaffected).
+    # Package scope: the loop goes away with the browser, before async tests elsewhere need their own.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            yield browser
+            browser.close()
+    finally:
+        del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
 @pytest.fixture

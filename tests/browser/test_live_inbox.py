@@ -1,26 +1,15 @@
 """The agent's pages in a real browser: a ticket posted to the webhook appears live, only where permitted."""
 
-import json
-import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.support import BUILD, delivery_body, signed_headers
+from tests.support import BUILD, post_signed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = BUILD / "screenshots"
-
-
-def post_message(base_url: str, account: Any, **fields: Any) -> dict[str, Any]:
-    body = delivery_body(**fields)
-    request = urllib.request.Request(
-        f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST", headers=signed_headers(account.secret, body)
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.loads(response.read()))
 
 
 def open_live_inbox(page: Any, base_url: str) -> None:
@@ -36,7 +25,7 @@ def test_a_new_ticket_appears_live_in_permitted_inboxes_only(
     open_live_inbox(page_b, live_server_url)
     expect(page_a.locator("#inbox-empty")).to_be_visible()
 
-    posted = post_message(live_server_url, account_a, sender_name="Maria Lopez", text="My order arrived damaged")
+    posted = post_signed(live_server_url, account_a, sender_name="Maria Lopez", text="My order arrived damaged")
     number = posted["tickets"][0]
     row_a = page_a.locator(".ticket-row", has_text=f"#{number}")
     expect(row_a).to_be_visible(timeout=1000)  # live, in under a second, without a reload
@@ -44,7 +33,7 @@ def test_a_new_ticket_appears_live_in_permitted_inboxes_only(
     expect(row_a).to_contain_text("Maria Lopez")
 
     # B's socket works (B's own ticket arrives), and A's ticket never showed up there.
-    posted_b = post_message(live_server_url, account_b, text="Volume discount?")
+    posted_b = post_signed(live_server_url, account_b, text="Volume discount?")
     expect(page_b.locator(".ticket-row", has_text=f"#{posted_b['tickets'][0]}")).to_be_visible(timeout=1000)
     expect(page_b.locator(".ticket-row", has_text=f"#{number}")).to_have_count(0)
     expect(page_a.locator(".ticket-row", has_text=f"#{posted_b['tickets'][0]}")).to_have_count(0)
@@ -56,12 +45,12 @@ def test_a_new_ticket_appears_live_in_permitted_inboxes_only(
 def test_the_ticket_page_shows_new_messages_live_and_sends_replies(
     signed_in_page: Any, live_server_url: str, agent_a: Any, account_a: Any
 ) -> None:
-    first = post_message(live_server_url, account_a, sender_id="c-1", sender_name="Ken Sato", text="Password reset?")
+    first = post_signed(live_server_url, account_a, sender_id="c-1", sender_name="Ken Sato", text="Password reset?")
     page = signed_in_page(agent_a)
     page.goto(f"{live_server_url}/tickets/{first['tickets'][0]}/")
     expect(page.locator("#live-state")).to_have_attribute("data-state", "live")
 
-    post_message(live_server_url, account_a, sender_id="c-1", text="I also cannot log in on my phone")
+    post_signed(live_server_url, account_a, sender_id="c-1", text="I also cannot log in on my phone")
     expect(page.locator("#thread .message-in", has_text="cannot log in on my phone")).to_be_visible(timeout=1000)
 
     page.get_by_role("textbox", name="Reply").fill("I have sent you a reset link.")

@@ -2,7 +2,6 @@
 
 import json
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,19 +11,10 @@ from guardian.shortcuts import assign_perm
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support import delivery_body, signed_headers
+from tests.support import post_signed
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def post_message(base_url: str, account: Any, **fields: Any) -> dict[str, Any]:
-    body = delivery_body(**fields)
-    request = urllib.request.Request(
-        f"{base_url}/webhooks/api/{account.pk}/", data=body, method="POST", headers=signed_headers(account.secret, body)
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return dict(json.loads(response.read()))
 
 
 @contextmanager
@@ -58,8 +48,8 @@ def test_each_agent_receives_only_their_teams_events(
         socket_for(live_server_url, session_cookie(agent_a)) as ws_a,
         socket_for(live_server_url, session_cookie(agent_b)) as ws_b,
     ):
-        posted_b = post_message(live_server_url, account_b, sender_id="b-cust", text="for team B")
-        posted_a = post_message(live_server_url, account_a, sender_id="a-cust", text="for team A")
+        posted_b = post_signed(live_server_url, account_b, sender_id="b-cust", text="for team B")
+        posted_a = post_signed(live_server_url, account_a, sender_id="a-cust", text="for team A")
         # Frames reach a socket in the order they were published, and B's were published first: if any
         # frame about B's ticket were meant for A, it would arrive before A's own.
         first_a, second_a = next_frame(ws_a), next_frame(ws_a)
@@ -75,7 +65,7 @@ def test_a_new_message_arrives_within_a_second(
 ) -> None:
     with socket_for(live_server_url, session_cookie(agent_a)) as ws:
         started = time.monotonic()
-        post_message(live_server_url, account_a, text="quick")
+        post_signed(live_server_url, account_a, text="quick")
         frame = next_frame(ws, timeout=1.0)
         assert frame["kind"] == "created"
         assert time.monotonic() - started < 1.0
@@ -86,11 +76,11 @@ def test_a_reconnecting_socket_catches_up_on_what_it_missed(
 ) -> None:
     cookie = session_cookie(agent_a)
     with socket_for(live_server_url, cookie) as ws:
-        post_message(live_server_url, account_a, sender_id="c-1", text="seen live")
+        post_signed(live_server_url, account_a, sender_id="c-1", text="seen live")
         last_seen = max(next_frame(ws)["id"], next_frame(ws)["id"])
     # Offline: one message for A's team, one for B's.
-    post_message(live_server_url, account_b, sender_id="c-b", text="not for A")
-    missed = post_message(live_server_url, account_a, sender_id="c-1", text="missed while offline")
+    post_signed(live_server_url, account_b, sender_id="c-b", text="not for A")
+    missed = post_signed(live_server_url, account_a, sender_id="c-1", text="missed while offline")
     with socket_for(live_server_url, cookie) as ws:
         ws.send(json.dumps({"type": "resume", "after": last_seen}))
         frame = next_frame(ws)
@@ -113,7 +103,7 @@ def test_bad_client_messages_get_an_error_frame(
 def test_a_grant_given_in_another_process_reaches_an_open_socket(
     live_server_url: str, session_cookie: Callable[[Any], str], agent_a: Any, account_a: Any, account_b: Any
 ) -> None:
-    post_message(live_server_url, account_b, sender_id="c-b", text="before the grant")
+    post_signed(live_server_url, account_b, sender_id="c-b", text="before the grant")
     ticket_b = Ticket.objects.get()
     with socket_for(live_server_url, session_cookie(agent_a)) as ws:
         assign_perm("view_ticket", agent_a, ticket_b)
@@ -121,7 +111,7 @@ def test_a_grant_given_in_another_process_reaches_an_open_socket(
         deadline = time.monotonic() + 5
         received: list[dict[str, Any]] = []
         while time.monotonic() < deadline and not received:
-            post_message(live_server_url, account_b, sender_id="c-b", text="after the grant")
+            post_signed(live_server_url, account_b, sender_id="c-b", text="after the grant")
             try:
                 received.append(next_frame(ws, timeout=0.5))
             except TimeoutError:
