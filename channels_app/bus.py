@@ -45,11 +45,20 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group in groups:
-        try:
-            async_to_sync(layer.group_send)(group, message)
-        except Exception:
-            logger.exception("could not publish %s to %s", message["type"], group)
+
+    async def send_all() -> None:
+        for group in groups:
+            try:
+                await layer.group_send(group, message)
+            except Exception:
+                # The write has committed; a browser catches up on a lost frame when it resumes.
+                logger.exception("could not publish %s to %s", message["type"], group)
+
+    # One hop to the event loop for every group: each async_to_sync call costs a thread switch.
+    try:
+        async_to_sync(send_all)()
+    except RuntimeError:
+        logger.exception("could not publish %s from inside a running event loop", message["type"])
 
 
 def _grants_changed(sender: type, instance: Any, **kwargs: Any) -> None:

@@ -17,19 +17,11 @@ from tests.factories import ChannelAccountFactory, TeamFactory, UserFactory
 PRODUCTION_STACK = os.environ.get("DATABASE_URL", "").startswith("postgres") and bool(os.environ.get("REDIS_URL"))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_runtest_setup(item: pytest.Item) -> None:
     # Tests marked production_stack are deselected in the embedded pass (`-m "not production_stack"`), never
-    # skipped; if one is selected anyway without the servers, it must fail loudly rather than pass.
-    if PRODUCTION_STACK:
-        return
-    for item in items:
-        if item.get_closest_marker("production_stack"):
-            item.add_marker(pytest.mark.usefixtures("_require_production_stack"))
-
-
-@pytest.fixture
-def _require_production_stack() -> None:
-    pytest.fail("this test needs DATABASE_URL=postgres://... and REDIS_URL (make test-production)")
+    # skipped; one selected anyway without the servers must fail loudly rather than pass on the wrong stack.
+    if item.get_closest_marker("production_stack") and not PRODUCTION_STACK:
+        pytest.fail("this test needs DATABASE_URL=postgres://... and REDIS_URL (make test-production)")
 
 
 @pytest.fixture(scope="session", autouse=True)
