@@ -12,8 +12,6 @@ from tickets.connectors import connector_for
 from tickets.connectors.base import InboundMessage, OutboundReply, SendFailed
 from tickets.models import (
     ChannelAccount,
-    Contact,
-    ContactIdentity,
     DeliveryStatus,
     Direction,
     EventKind,
@@ -32,38 +30,16 @@ class DuplicateMessage(Exception):
     """The platform message is already stored: a redelivery. Nothing was written."""
 
 
-def identity_for_sender(*, account: ChannelAccount, sender_id: str, sender_name: str) -> ContactIdentity:
-    """The sender's identity on `account`, made (with a new contact) on their first message."""
-    identity = (
-        ContactIdentity.objects.select_related("channel_account")
-        .filter(channel_account=account, external_id=sender_id)
-        .first()
-    )
-    if identity is not None:
-        return identity
-    try:
-        with transaction.atomic():
-            contact = Contact.objects.create(display_name=sender_name)
-            identity = ContactIdentity.objects.create(
-                contact=contact, channel_account=account, external_id=sender_id, display_name=sender_name
-            )
-    except IntegrityError:
-        # A concurrent first message from the same sender made the identity; use theirs.
-        identity = ContactIdentity.objects.get(channel_account=account, external_id=sender_id)
-    identity.channel_account = account
-    return identity
-
-
 def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: datetime) -> Message:
     """Put a contact's message on their ticket (opening or reopening one); DuplicateMessage if stored before.
 
     Call it inside a transaction of its own (a savepoint is enough): on DuplicateMessage everything it
     wrote must be rolled back with it.
     """
-    if Message.objects.filter(channel_account=account, external_id=inbound.external_id).exists():
-        raise DuplicateMessage(inbound.external_id)
-    identity = identity_for_sender(account=account, sender_id=inbound.sender_id, sender_name=inbound.sender_name)
-    ticket, _created = ticket_for_inbound(identity=identity, subject=inbound.text, now=now)
+    # No "already stored?" query up front: redeliveries are rare, and the unique constraint catches them.
+    ticket, _created = ticket_for_inbound(
+        account=account, sender_id=inbound.sender_id, sender_name=inbound.sender_name, subject=inbound.text, now=now
+    )
     try:
         with transaction.atomic():
             message = Message.objects.create(
@@ -76,7 +52,7 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
                 delivery_status=DeliveryStatus.RECEIVED,
             )
     except IntegrityError:
-        # The same platform id was stored by a concurrent delivery that committed after our check.
+        # The platform id is stored already: a redelivery, or a concurrent copy that committed first.
         if Message.objects.filter(channel_account=account, external_id=inbound.external_id).exists():
             raise DuplicateMessage(inbound.external_id) from None
         raise

@@ -6,9 +6,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from tickets.models import ContactIdentity, Counter, EventKind, Status, Ticket
+from tickets.models import ChannelAccount, Counter, EventKind, Status, Ticket
 from tickets.models.tickets import ACTIVE_STATUSES
 from tickets.services.audit import ticket_event_record
+from tickets.services.contacts import identity_for_sender
 
 _TICKET_COUNTER = "ticket"
 
@@ -25,27 +26,36 @@ def ticket_number_next() -> int:
     return Counter.objects.values_list("value", flat=True).get(name=_TICKET_COUNTER)
 
 
-def _active_ticket(identity: ContactIdentity) -> Ticket | None:
-    return Ticket.objects.select_for_update().filter(identity=identity, status__in=ACTIVE_STATUSES).first()
+def _active_ticket(account: ChannelAccount, sender_id: str) -> Ticket | None:
+    # One query finds the sender's identity and active ticket together; only the ticket row is locked.
+    return (
+        Ticket.objects.select_for_update(of=("self",))
+        .select_related("identity")
+        .filter(identity__channel_account=account, identity__external_id=sender_id, status__in=ACTIVE_STATUSES)
+        .first()
+    )
 
 
-def ticket_for_inbound(*, identity: ContactIdentity, subject: str, now: datetime) -> tuple[Ticket, bool]:
-    """The identity's open, pending or solved ticket (a solved one reopens), or a new one: (ticket, created)."""
-    ticket = _active_ticket(identity)
+def ticket_for_inbound(
+    *, account: ChannelAccount, sender_id: str, sender_name: str, subject: str, now: datetime
+) -> tuple[Ticket, bool]:
+    """The sender's open, pending or solved ticket (a solved one reopens), or a new one: (ticket, created)."""
+    ticket = _active_ticket(account, sender_id)
     if ticket is None:
+        identity = identity_for_sender(account=account, sender_id=sender_id, sender_name=sender_name)
         try:
             with transaction.atomic():
                 ticket = Ticket.objects.create(
                     number=ticket_number_next(),
                     subject=subject[:200],
-                    team_id=identity.channel_account.team_id,
+                    team_id=account.team_id,
                     contact_id=identity.contact_id,
                     identity=identity,
                     last_activity_at=now,
                 )
         except IntegrityError:
             # A concurrent message from the same identity opened a ticket first: join it.
-            ticket = _active_ticket(identity)
+            ticket = _active_ticket(account, sender_id)
             if ticket is None:
                 raise
         else:
