@@ -135,3 +135,19 @@ def test_admin_change_page_of_another_teams_ticket_is_refused(lead_a: Any, ticke
     response = client.get(f"/admin/tickets/ticket/{ticket_b.pk}/change/", follow=True)
     assert "doesn\u2019t exist" in response.content.decode()  # Django's wording, with its apostrophe
     assert ticket_b.subject not in response.content.decode()
+
+
+def test_an_admin_edit_is_recorded_in_the_audit_trail(lead_a: Any, ticket_a: Ticket) -> None:
+    client = client_for(lead_a)
+    form = client.get(f"/admin/tickets/ticket/{ticket_a.pk}/change/").context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update({"status": "solved", "priority": "3"})
+    data.update({"messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "0"})
+    response = client.post(f"/admin/tickets/ticket/{ticket_a.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    ticket_a.refresh_from_db()
+    assert ticket_a.status == "solved" and ticket_a.solved_at is not None
+    events = {event.kind: event for event in ticket_a.events.all()}
+    assert events["updated"].data == {"changed": {"priority": 3}}
+    assert events["updated"].actor == lead_a
+    assert events["status"].data == {"from": "open", "to": "solved", "reason": "edited in the admin"}

@@ -5,6 +5,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.utils import timezone
 
 from tickets.models import ChannelAccount, Counter, EventKind, Status, Ticket
 from tickets.models.tickets import ACTIVE_STATUSES
@@ -85,13 +86,19 @@ def ticket_status_set(
     )
 
 
-def ticket_admin_save(*, ticket: Ticket, changed: list[str], actor: User) -> None:
-    """Save an edit made in the admin, recording which fields changed and their new values."""
+def ticket_admin_save(*, ticket: Ticket, changed: list[str], actor: User, now: datetime | None = None) -> None:
+    """Save an edit made in the admin, recording what changed; a status change goes through ticket_status_set."""
+    now = now or timezone.now()
     with transaction.atomic():
+        new_status = Status(ticket.status)
+        if "status" in changed:
+            ticket.status = Ticket.objects.values_list("status", flat=True).get(pk=ticket.pk)
         ticket.save()
-        if changed:
-            values = {name: _plain(getattr(ticket, name)) for name in changed if hasattr(ticket, name)}
-            ticket_event_record(ticket=ticket, kind=EventKind.UPDATED, actor=actor, data={"changed": values})
+        others = {name: _plain(getattr(ticket, name)) for name in changed if name != "status" and hasattr(ticket, name)}
+        if others:
+            ticket_event_record(ticket=ticket, kind=EventKind.UPDATED, actor=actor, data={"changed": others})
+        if "status" in changed:
+            ticket_status_set(ticket=ticket, status=new_status, now=now, reason="edited in the admin", actor=actor)
 
 
 def _plain(value: object) -> object:
