@@ -71,3 +71,8 @@ def test_parse_normalizes_one_message() -> None:
 def test_parse_names_what_is_wrong(body: bytes, message: str) -> None:
     with pytest.raises(PayloadInvalid, match=message):
         api.parse(body=body, headers={})
+
+
+def test_parse_drops_nul_characters_which_postgresql_cannot_store() -> None:
+    [message] = api.parse(body=delivery_body(text="hel\u0000lo", sender_id="a\u0000b"), headers={})
+    assert (message.text, message.sender_id) == ("hello", "ab")

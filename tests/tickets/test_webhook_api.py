@@ -220,3 +220,12 @@ def test_a_delivery_that_fails_in_processing_is_kept_and_can_be_rerun_from_the_a
     delivery.refresh_from_db()
     assert (delivery.state, delivery.error, delivery.attempts) == (DeliveryState.PROCESSED, "", 2)
     assert Message.objects.get().external_id == "m-fail"
+
+
+def test_unusual_but_valid_text_is_stored_as_sent(client: Client, account_a: Any) -> None:
+    text = "Ünïcödé 😀 \u202e rtl <script>alert(1)</script> nul:\u0000:end"
+    response = post(client, account_a, delivery_body(text=text, sender_name="名前"))
+    assert response.status_code == 200, response.content
+    message = Message.objects.get()
+    assert message.text == text.replace("\u0000", "")
+    assert message.ticket.contact.display_name == "名前"

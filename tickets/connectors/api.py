@@ -99,7 +99,8 @@ def _string(data: dict[str, Any], field: str, *, max_length: int, required: bool
         return ""
     if not isinstance(value, str):
         raise PayloadInvalid(f"field '{field}' must be a string")
-    value = value.strip()
+    # PostgreSQL text cannot hold NUL characters, and no person types one: drop them.
+    value = value.replace("\x00", "").strip()
     if required and not value:
         raise PayloadInvalid(f"field '{field}' must not be empty")
     if len(value) > max_length:
