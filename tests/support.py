@@ -122,6 +122,7 @@ class FakePlatform:
     requests: list[RecordedRequest] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     reply_id: str = "platform-msg-1"
+    raw_answer: bytes | None = None  # answer this body instead of {"id": reply_id}
 
     def wait_for_requests(self, count: int, timeout: float = 20.0) -> list[RecordedRequest]:
         deadline = time.monotonic() + timeout
@@ -139,6 +140,8 @@ def serve_fake_platform() -> Iterator[FakePlatform]:
             platform.requests.append(RecordedRequest(self.path, dict(self.headers.items()), body))
             status = platform.statuses.pop(0) if platform.statuses else 200
             answer = json.dumps({"id": platform.reply_id} if status < 300 else {"error": "nope"}).encode()
+            if platform.raw_answer is not None:
+                answer = platform.raw_answer
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(answer)))

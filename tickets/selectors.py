@@ -30,13 +30,18 @@ def _is_agent(user: User) -> bool:
 
 def visible_team_ids(user: User) -> list[int]:
     """The ids of the teams whose tickets `user` sees (one query)."""
+    return team_ids_with_permission(user, TEAM_PERMISSION)
+
+
+def team_ids_with_permission(user: User, codename: str) -> list[int]:
+    """The ids of the teams on which `user` holds `codename`, directly or through a group (one query)."""
     if not _is_agent(user):
         return []
     if getattr(user, "is_superuser", False):
         return list(Team.objects.values_list("id", flat=True))
     assert isinstance(user, AuthUser)
-    direct = TeamUserObjectPermission.objects.filter(user=user, permission__codename=TEAM_PERMISSION)
-    via_group = TeamGroupObjectPermission.objects.filter(group__user=user, permission__codename=TEAM_PERMISSION)
+    direct = TeamUserObjectPermission.objects.filter(user=user, permission__codename=codename)
+    via_group = TeamGroupObjectPermission.objects.filter(group__user=user, permission__codename=codename)
     return list(
         Team.objects.filter(
             Q(id__in=direct.values("content_object_id")) | Q(id__in=via_group.values("content_object_id"))

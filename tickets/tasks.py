@@ -1,11 +1,14 @@
 """Celery tasks of the tickets app: thin wrappers that call one service each."""
 
+import logging
 from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 
-from tickets.services.messages import message_deliver
+from tickets.services.messages import message_deliver, message_delivery_abandon
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, name="tickets.message_send", acks_late=True)
@@ -14,5 +17,12 @@ def message_send(self: Any, message_id: int) -> None:
     # Tasks that run eagerly (the embedded default) would retry inline, holding the request for every
     # backoff, so they get a single attempt; a real worker retries in the background.
     final = bool(self.request.is_eager) or self.request.retries >= settings.HELPDESK_OUTBOUND_MAX_RETRIES
-    if not message_deliver(message_id=message_id, final_attempt=final):
+    try:
+        done = message_deliver(message_id=message_id, final_attempt=final)
+    except Exception as exc:
+        # A bug must not leave the reply "queued" forever: the agent sees it failed, and why.
+        logger.exception("reply %s could not be delivered", message_id)
+        message_delivery_abandon(message_id=message_id, reason=f"internal error: {type(exc).__name__}: {exc}")
+        return
+    if not done:
         raise self.retry(countdown=min(2 ** (self.request.retries + 1), 300))

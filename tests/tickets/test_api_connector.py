@@ -76,3 +76,19 @@ def test_parse_names_what_is_wrong(body: bytes, message: str) -> None:
 def test_parse_drops_nul_characters_which_postgresql_cannot_store() -> None:
     [message] = api.parse(body=delivery_body(text="hel\u0000lo", sender_id="a\u0000b"), headers={})
     assert (message.text, message.sender_id) == ("hello", "ab")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "the body is JSON this endpoint cannot read"),
+        (b'{"message_id": ' + b"1" * 5000 + b"}", "the body is JSON this endpoint cannot read"),
+        (delivery_body(text="\ud800"), "field 'text' is not valid Unicode"),
+        (delivery_body(sent_at="9999-12-31T23:59:59-01:00"), "field 'sent_at' is out of range"),
+        (delivery_body(sent_at="0001-01-01T00:00:00+01:00"), "field 'sent_at' is out of range"),
+        (delivery_body(sent_at="1999-12-31T23:59:59Z"), "field 'sent_at' must be between 2000 and 2100"),
+    ],
+)
+def test_parse_refuses_bodies_at_pythons_and_databases_limits(body: bytes, message: str) -> None:
+    with pytest.raises(PayloadInvalid, match=message):
+        api.parse(body=body, headers={})

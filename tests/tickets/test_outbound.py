@@ -115,3 +115,41 @@ def _page(agent: Any, ticket: Any) -> str:
     client = Client()
     client.force_login(agent)
     return client.get(f"/tickets/{ticket.number}/").content.decode()
+
+
+def test_a_2xx_answer_that_is_not_json_still_means_sent(
+    task_runner: str, fake_platform: FakePlatform, agent_a: Any, ticket: Any
+) -> None:
+    fake_platform.raw_answer = b"OK"
+    message = wait_for_status(reply(agent_a, ticket, "Plain answer"), not_in={DeliveryStatus.QUEUED})
+    assert (message.delivery_status, message.external_id) == (DeliveryStatus.SENT, None)
+
+
+def test_a_reply_id_never_turns_a_customer_message_into_a_duplicate(
+    task_runner: str, fake_platform: FakePlatform, agent_a: Any, ticket: Any, client: Client
+) -> None:
+    from tests.support import delivery_body, signed_headers
+
+    fake_platform.reply_id = "77"
+    wait_for_status(reply(agent_a, ticket, "We sent id 77"), not_in={DeliveryStatus.QUEUED})
+    account = ticket.identity.channel_account
+    body = delivery_body(message_id="77", sender_id="cust-7", text="my own message 77")
+    response = client.post(
+        f"/webhooks/api/{account.pk}/",
+        data=body,
+        content_type="application/json",
+        headers=signed_headers(account.secret, body),
+    )
+    assert response.json()["status"] == "processed"
+    assert Message.objects.filter(external_id="77").count() == 2
+
+
+def test_the_same_reply_id_for_two_replies_keeps_both_sent(
+    task_runner: str, fake_platform: FakePlatform, agent_a: Any, ticket: Any
+) -> None:
+    fake_platform.reply_id = "same"
+    first = wait_for_status(reply(agent_a, ticket, "one"), not_in={DeliveryStatus.QUEUED})
+    second = wait_for_status(reply(agent_a, ticket, "two"), not_in={DeliveryStatus.QUEUED})
+    assert (first.delivery_status, first.external_id) == (DeliveryStatus.SENT, "same")
+    assert (second.delivery_status, second.external_id) == (DeliveryStatus.SENT, None)
+    assert "already in use" in second.delivery_error

@@ -9,14 +9,13 @@ URL, signed the same way; a JSON answer with an "id" records the receiver's id f
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from tickets.connectors.base import (
     InboundMessage,
     OutboundReply,
     PayloadInvalid,
-    SendFailed,
     SendResult,
     SignatureInvalid,
     hmac_sha256_hex,
@@ -27,6 +26,10 @@ SIGNATURE_HEADER = "X-Helpdesk-Signature"
 _MAX_ID = 255
 _MAX_NAME = 200
 _MAX_TEXT = 100_000
+# Platforms send the moment a message was written; anything outside these years is a bug upstream, and
+# extreme values cannot be stored or shown (PostgreSQL and Python disagree on the range).
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -51,6 +54,9 @@ def parse(*, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadInvalid(f"the body is not valid JSON: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        # Python's own limits: integers over 4,300 digits, nesting deeper than the recursion limit.
+        raise PayloadInvalid(f"the body is JSON this endpoint cannot read: {exc}") from exc
     if not isinstance(data, dict):
         raise PayloadInvalid("the body must be a JSON object")
     return [
@@ -75,12 +81,15 @@ def send_reply(*, secret: str, url: str, reply: OutboundReply, timeout: float) -
     }
     body = json.dumps(payload, separators=(",", ":")).encode()
     answer = post_json(url, body, headers={SIGNATURE_HEADER: sign(secret, body)}, timeout=timeout)
+    # A 2xx means the reply was accepted; an id in a JSON answer is a bonus, not a condition.
     try:
         parsed = json.loads(answer) if answer.strip() else {}
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SendFailed("the callback answered 2xx with a body that is not JSON", retryable=False) from exc
+    except (ValueError, RecursionError):
+        parsed = {}
     external_id = parsed.get("id") if isinstance(parsed, dict) else None
-    return SendResult(external_id=str(external_id) if external_id is not None else None)
+    if external_id is None or isinstance(external_id, (dict, list)):
+        return SendResult(external_id=None)
+    return SendResult(external_id=str(external_id)[:_MAX_ID] or None)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -101,6 +110,10 @@ def _string(data: dict[str, Any], field: str, *, max_length: int, required: bool
         raise PayloadInvalid(f"field '{field}' must be a string")
     # PostgreSQL text cannot hold NUL characters, and no person types one: drop them.
     value = value.replace("\x00", "").strip()
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise PayloadInvalid(f"field '{field}' is not valid Unicode (a lone surrogate escape)") from exc
     if required and not value:
         raise PayloadInvalid(f"field '{field}' must not be empty")
     if len(value) > max_length:
@@ -116,4 +129,10 @@ def _instant(data: dict[str, Any], field: str) -> datetime:
         raise PayloadInvalid(f"field '{field}' must be an ISO 8601 date-time, like 2026-11-23T09:30:00Z") from exc
     if value.tzinfo is None:
         raise PayloadInvalid(f"field '{field}' must include a time zone, like 2026-11-23T09:30:00Z")
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError as exc:
+        raise PayloadInvalid(f"field '{field}' is out of range") from exc
+    if not _EARLIEST <= value <= _LATEST:
+        raise PayloadInvalid(f"field '{field}' must be between {_EARLIEST:%Y} and {_LATEST:%Y}")
     return value

@@ -49,7 +49,11 @@ class Message(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["channel_account", "external_id"], name="message_unique_per_account"),
+            # Per direction: a platform's ids for what it delivered to us and for what we sent are separate
+            # namespaces, and an id a callback gives a reply must never make a customer's message a "duplicate".
+            models.UniqueConstraint(
+                fields=["channel_account", "direction", "external_id"], name="message_unique_per_account"
+            ),
             models.CheckConstraint(
                 condition=models.Q(direction=Direction.OUT) | models.Q(external_id__isnull=False),
                 name="inbound_message_has_platform_id",

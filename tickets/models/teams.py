@@ -11,6 +11,7 @@ class Team(models.Model):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("manage_policies", "Can edit the team's SLA policies and business calendars")]
 
     def __str__(self) -> str:
         return self.name

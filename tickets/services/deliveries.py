@@ -8,7 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.connectors import connector_for
-from tickets.connectors.base import ConnectorError
+from tickets.connectors.base import ConnectorError, PayloadInvalid
 from tickets.models import ChannelAccount, DeliveryState, InboundDelivery, Message
 from tickets.services.messages import DuplicateMessage, message_receive
 
@@ -69,6 +69,12 @@ def delivery_process(*, delivery: InboundDelivery, now: datetime | None = None) 
     except ConnectorError as exc:
         _finish(delivery, DeliveryState.REJECTED, error=exc.message, now=now)
         raise
+    except Exception as exc:
+        # A connector bug on odd input must still answer 4xx and leave the delivery marked, never stuck.
+        logger.exception("delivery %s could not be read", delivery.pk)
+        refused = PayloadInvalid(f"the body could not be read: {type(exc).__name__}: {exc}")
+        _finish(delivery, DeliveryState.REJECTED, error=refused.message, now=now)
+        raise refused from exc
     outcome = DeliveryOutcome(delivery=delivery)
     try:
         with transaction.atomic():

@@ -136,12 +136,24 @@ def _delivery_status_set(
         message.delivery_error = error
         if external_id is not None:
             message.external_id = external_id
-        message.save(update_fields=["delivery_status", "delivery_error", "external_id"])
+        try:
+            with transaction.atomic():
+                message.save(update_fields=["delivery_status", "delivery_error", "external_id"])
+        except IntegrityError:
+            # The platform gave an id it already gave another reply: keep the status, not the id.
+            message.external_id = None
+            message.delivery_error = f"the platform answered with an id already in use: {external_id}"
+            message.save(update_fields=["delivery_status", "delivery_error", "external_id"])
         ticket_event_record(
             ticket=message.ticket,
             kind=EventKind.MESSAGE_STATUS,
             data={"message_id": message.pk, "status": status, "error": error},
         )
+
+
+def message_delivery_abandon(*, message_id: int, reason: str) -> None:
+    """Mark a reply that could not be handled at all as failed, so it never stays queued without a word."""
+    _delivery_status_set(message_id=message_id, status=DeliveryStatus.FAILED, error=reason)
 
 
 def _touch(ticket: Ticket, *, message: Message, now: datetime) -> None:
