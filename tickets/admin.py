@@ -19,7 +19,7 @@ from tickets.models import (
     Ticket,
     TicketEvent,
 )
-from tickets.selectors import visible_team_ids, visible_tickets
+from tickets.selectors import assignable_agents, visible_team_ids, visible_tickets
 from tickets.services.deliveries import delivery_process
 from tickets.services.tickets import ticket_admin_save
 
@@ -33,10 +33,21 @@ class TeamAdmin(GuardedModelAdmin):
         return super().get_queryset(request).filter(id__in=visible_team_ids(request.user))
 
 
+class TeamScopedFormMixin:
+    """Team choices limited to the teams the user sees: nobody moves data into a team they cannot see."""
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "team":
+            kwargs["queryset"] = Team.objects.filter(id__in=visible_team_ids(request.user))
+        elif db_field.name == "assignee":
+            kwargs["queryset"] = assignable_agents(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+
+
 @admin.register(ChannelAccount)
-class ChannelAccountAdmin(admin.ModelAdmin):
+class ChannelAccountAdmin(TeamScopedFormMixin, admin.ModelAdmin):
     list_display = ["name", "kind", "team", "enabled", "callback_url", "created_at"]
-    list_filter = ["kind", "enabled", "team"]
+    list_filter = ["kind", "enabled", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["team"]
     search_fields = ["name"]
 
@@ -48,8 +59,18 @@ class IdentityInline(admin.TabularInline):
     model = ContactIdentity
     extra = 0
     fields = ["channel_account", "external_id", "display_name", "created_at"]
-    readonly_fields = ["created_at"]
-    raw_id_fields = ["channel_account"]
+    # Identities come from platforms; only the name a person reads may be corrected here.
+    readonly_fields = ["channel_account", "external_id", "created_at"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactIdentity]:
+        teams = visible_team_ids(request.user)
+        return (
+            super().get_queryset(request).filter(channel_account__team_id__in=teams).select_related("channel_account")
+        )
 
 
 @admin.register(Contact)
@@ -69,7 +90,10 @@ class ContactIdentityAdmin(admin.ModelAdmin):
     list_filter = ["channel_account__kind"]
     list_select_related = ["contact", "channel_account"]
     search_fields = ["external_id", "display_name", "contact__display_name"]
-    raw_id_fields = ["contact", "channel_account"]
+    readonly_fields = ["contact", "channel_account", "external_id", "created_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # identities are made by the first message from a sender
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactIdentity]:
         teams = visible_team_ids(request.user)
@@ -136,7 +160,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Ticket)
-class TicketAdmin(GuardedModelAdmin):
+class TicketAdmin(TeamScopedFormMixin, GuardedModelAdmin):  # type: ignore[misc]  # guardian stubs vs Django's
     list_display = [
         "number",
         "subject",
@@ -148,11 +172,20 @@ class TicketAdmin(GuardedModelAdmin):
         "channel",
         "last_activity_at",
     ]
-    list_filter = ["status", "priority", "team", "identity__channel_account__kind"]
+    list_filter = ["status", "priority", ("team", admin.RelatedOnlyFieldListFilter), "identity__channel_account__kind"]
     list_select_related = ["team", "assignee", "contact", "identity__channel_account"]
     search_fields = ["=number", "subject", "contact__display_name", "identity__external_id"]
-    raw_id_fields = ["assignee", "contact", "identity"]
-    readonly_fields = ["number", "created_at", "updated_at", "last_activity_at", "solved_at", "closed_at"]
+    # Who the ticket is with never changes; the team and assignee choices are limited to what the user sees.
+    readonly_fields = [
+        "number",
+        "contact",
+        "identity",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "solved_at",
+        "closed_at",
+    ]
     inlines = [MessageInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -176,7 +209,23 @@ class MessageAdmin(admin.ModelAdmin):
     list_filter = ["direction", "delivery_status", "channel_account__kind"]
     list_select_related = ["ticket", "author"]
     search_fields = ["text", "external_id", "=ticket__number"]
-    raw_id_fields = ["ticket", "author", "channel_account"]
+    # Messages are what was said: the admin shows them and never rewrites them.
+    readonly_fields = [
+        "ticket",
+        "channel_account",
+        "direction",
+        "author",
+        "text",
+        "external_id",
+        "sent_at",
+        "created_at",
+        "delivery_status",
+        "delivery_error",
+        "send_attempts",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).filter(ticket__in=visible_tickets(request.user))

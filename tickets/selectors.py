@@ -49,6 +49,19 @@ def team_ids_with_permission(user: User, codename: str) -> list[int]:
     )
 
 
+def assignable_agents(user: User) -> QuerySet[AuthUser]:
+    """Active users who see at least one of the teams `user` sees: whom `user` may assign tickets to."""
+    teams = visible_team_ids(user)
+    direct = TeamUserObjectPermission.objects.filter(permission__codename=TEAM_PERMISSION, content_object_id__in=teams)
+    via_group = TeamGroupObjectPermission.objects.filter(
+        permission__codename=TEAM_PERMISSION, content_object_id__in=teams
+    )
+    return AuthUser.objects.filter(
+        Q(is_superuser=True) | Q(id__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id")),
+        is_active=True,
+    ).distinct()
+
+
 def granted_ticket_ids(user: AuthUser) -> QuerySet[Ticket, Any]:
     """A subquery of the tickets `user` was granted one by one, outside their teams."""
     direct = TicketUserObjectPermission.objects.filter(user=user, permission__codename=TICKET_PERMISSION)

@@ -111,6 +111,8 @@ def lead_a(team_a: Any) -> Any:
                 "view_message",
                 "view_ticketevent",
                 "view_inbounddelivery",
+                "view_contact",
+                "view_contactidentity",
                 "view_team",
             ]
         )
@@ -151,3 +153,37 @@ def test_an_admin_edit_is_recorded_in_the_audit_trail(lead_a: Any, ticket_a: Tic
     assert events["updated"].data == {"changed": {"priority": 3}}
     assert events["updated"].actor == lead_a
     assert events["status"].data == {"from": "open", "to": "solved", "reason": "edited in the admin"}
+
+
+def test_admin_forms_and_filters_offer_only_visible_teams(lead_a: Any, ticket_a: Ticket, ticket_b: Ticket) -> None:
+    client = client_for(lead_a)
+    changelist = client.get("/admin/tickets/ticket/").content.decode()
+    assert "Team B" not in changelist  # not even in the filter sidebar
+    form = client.get(f"/admin/tickets/ticket/{ticket_a.pk}/change/").context["adminform"].form
+    assert list(form.fields["team"].queryset) == [ticket_a.team]
+    assert "identity" not in form.fields and "contact" not in form.fields  # who the ticket is with is fixed
+
+
+def test_admin_cannot_move_a_ticket_into_a_team_the_lead_cannot_see(
+    lead_a: Any, ticket_a: Ticket, ticket_b: Ticket
+) -> None:
+    client = client_for(lead_a)
+    form = client.get(f"/admin/tickets/ticket/{ticket_a.pk}/change/").context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data.update({"team": str(ticket_b.team_id), "messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "0"})
+    response = client.post(f"/admin/tickets/ticket/{ticket_a.pk}/change/", data)
+    assert response.status_code == 200  # the form comes back with an error
+    assert "Select a valid choice" in response.content.decode()
+    ticket_a.refresh_from_db()
+    assert ticket_a.team.name == "Team A"
+
+
+def test_admin_contact_page_hides_identities_on_other_teams(lead_a: Any, ticket_a: Ticket, ticket_b: Ticket) -> None:
+    from tests.factories import ContactIdentityFactory
+
+    ContactIdentityFactory(
+        contact=ticket_a.contact, channel_account=ticket_b.identity.channel_account, external_id="b-side-secret-id"
+    )
+    page = client_for(lead_a).get(f"/admin/tickets/contact/{ticket_a.contact_id}/change/").content.decode()
+    assert ticket_a.identity.external_id in page
+    assert "b-side-secret-id" not in page
