@@ -6,8 +6,8 @@ class ChannelsAppConfig(AppConfig):
     verbose_name = "Live events"
 
     def ready(self) -> None:
-        from channels_app import bus
+        from channels_app import bus, grants
         from tickets import events
 
         events.subscribe(bus.ticket_event_publish_on_commit)
-        bus.connect_permission_signals()
+        grants.connect_grant_signals()

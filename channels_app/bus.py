@@ -6,16 +6,9 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 
-from channels_app.groups import team_group, ticket_group, user_group
-from tickets.models import (
-    TeamGroupObjectPermission,
-    TeamUserObjectPermission,
-    TicketEvent,
-    TicketGroupObjectPermission,
-    TicketUserObjectPermission,
-)
+from channels_app.groups import team_group, ticket_group
+from tickets.models import TicketEvent
 
 logger = logging.getLogger(__name__)
 
@@ -59,24 +52,3 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
         async_to_sync(send_all)()
     except RuntimeError:
         logger.exception("could not publish %s from inside a running event loop", message["type"])
-
-
-def _grants_changed(sender: type, instance: Any, **kwargs: Any) -> None:
-    if hasattr(instance, "user_id"):
-        user_ids = [instance.user_id]
-    else:
-        user_ids = list(instance.group.user_set.values_list("id", flat=True))
-    groups = [user_group(uid) for uid in user_ids]
-    transaction.on_commit(lambda: publish(groups, {"type": "grants.changed"}))
-
-
-def connect_permission_signals() -> None:
-    """Tell open sockets to recompute their groups whenever a team or ticket grant is added or removed."""
-    for model in (
-        TeamUserObjectPermission,
-        TeamGroupObjectPermission,
-        TicketUserObjectPermission,
-        TicketGroupObjectPermission,
-    ):
-        post_save.connect(_grants_changed, sender=model, dispatch_uid=f"grants-save-{model.__name__}")
-        post_delete.connect(_grants_changed, sender=model, dispatch_uid=f"grants-delete-{model.__name__}")

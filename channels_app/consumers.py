@@ -5,12 +5,14 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.contrib.auth.models import User
 
 from channels_app.bus import event_frame
 from channels_app.groups import team_group, ticket_group, user_group
 from tickets.selectors import events_after, live_subscription
 
-CATCH_UP_LIMIT = 500
+CATCH_UP_PAGE = 500
+CATCH_UP_PAGES = 10
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
@@ -30,8 +32,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         # Join before accepting: the client's first "resume" then covers everything up to the join.
         await self._join(user_group(self.user.pk))
-        await self._refresh_groups()
-        await self.accept()
+        if await self._refresh_groups():
+            await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for group in list(self.joined):
@@ -54,9 +56,17 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             await self.send_json({"type": "error", "error": "'after' must be a non-negative event id"})
             return
-        for frame in await self._frames_after(after):
-            await self.send_json(frame)
-        await self.send_json({"type": "resumed", "after": after})
+        # Page through the backlog; past CATCH_UP_PAGES pages the page is better reloaded than replayed.
+        cursor = after
+        for _ in range(CATCH_UP_PAGES):
+            frames = await self._frames_after(cursor)
+            for frame in frames:
+                await self.send_json(frame)
+            if len(frames) < CATCH_UP_PAGE:
+                await self.send_json({"type": "resumed", "after": after, "complete": True})
+                return
+            cursor = frames[-1]["id"]
+        await self.send_json({"type": "resumed", "after": after, "complete": False, "last": cursor})
 
     async def ticket_event(self, message: dict[str, Any]) -> None:
         frame = message["frame"]
@@ -69,12 +79,23 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     async def grants_changed(self, message: dict[str, Any]) -> None:
         await self._refresh_groups()
 
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        session = self.scope.get("session")
+        if session is not None and message.get("session_key") == session.session_key:
+            await self.close(code=4401)
+
     async def _join(self, group: str) -> None:
         await self.channel_layer.group_add(group, self.channel_name)
         self.joined.add(group)
 
-    async def _refresh_groups(self) -> None:
-        team_ids, ticket_ids = await database_sync_to_async(live_subscription)(self.user)
+    async def _refresh_groups(self) -> bool:
+        # Re-read the user: a deactivated user's sockets close; a changed superuser flag changes what they see.
+        user = await database_sync_to_async(_active_user)(self.user.pk)
+        if user is None:
+            await self.close(code=4403)
+            return False
+        self.user = user
+        team_ids, ticket_ids = await database_sync_to_async(live_subscription)(user)
         wanted = {team_group(t) for t in team_ids} | {ticket_group(t) for t in ticket_ids}
         wanted.add(user_group(self.user.pk))
         for group in wanted - self.joined:
@@ -83,7 +104,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(group, self.channel_name)
             self.joined.discard(group)
         self.team_ids, self.ticket_ids = set(team_ids), set(ticket_ids)
+        return True
 
     @database_sync_to_async
     def _frames_after(self, after: int) -> list[dict[str, Any]]:
-        return [event_frame(event) for event in events_after(self.user, after_id=after, limit=CATCH_UP_LIMIT)]
+        return [event_frame(event) for event in events_after(self.user, after_id=after, limit=CATCH_UP_PAGE)]
+
+
+def _active_user(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id, is_active=True).first()

@@ -86,7 +86,7 @@ def test_a_reconnecting_socket_catches_up_on_what_it_missed(
         frame = next_frame(ws)
         assert frame["kind"] == "message_in"
         assert frame["data"]["message_id"] == missed["messages"][0]
-        assert next_frame(ws) == {"type": "resumed", "after": last_seen}
+        assert next_frame(ws) == {"type": "resumed", "after": last_seen, "complete": True}
 
 
 def test_bad_client_messages_get_an_error_frame(

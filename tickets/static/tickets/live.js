@@ -36,13 +36,17 @@
     });
     socket.addEventListener("message", function (msg) {
       const frame = JSON.parse(msg.data);
+      // More was missed than the server replays: a fresh page is the honest catch-up.
+      if (frame.type === "resumed" && frame.complete === false) { location.reload(); return; }
       if (frame.type !== "ticket.event") return;
       if (seen.has(frame.id)) return;
       seen.add(frame.id);
       if (frame.id > lastId) lastId = frame.id;
       handle(frame);
     });
-    socket.addEventListener("close", function () {
+    socket.addEventListener("close", function (event) {
+      // 4401/4403: signed out or no longer allowed; reloading shows the sign-in page or what is left.
+      if (event.code === 4401 || event.code === 4403) { setState("offline", "Signed out"); location.reload(); return; }
       setState("offline", "Reconnecting…");
       retry = Math.min(retry + 1, 6);
       setTimeout(connect, 250 * Math.pow(2, retry - 1));
