@@ -63,3 +63,4 @@ test-production: $(VENV)/.dev-installed chromium
 ## bench: the benchmarks under bench/ (they print figures)
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py
+	$(PY) bench/business_time.py
