@@ -87,6 +87,14 @@ async def stops_receiving(communicator: WebsocketCommunicator, ticket: Any) -> b
     return False
 
 
+async def starts_receiving(communicator: WebsocketCommunicator, ticket: Any) -> bool:
+    """True once changes to `ticket` reach the socket (the refresh is asynchronous)."""
+    for _ in range(10):
+        if await receives_events(communicator, ticket):
+            return True
+    return False
+
+
 async def test_leaving_the_group_stops_the_events(member: Any, ticket_b: Any, socket_of: Any) -> None:
     communicator, _ = await socket_of(member)
     assert await receives_events(communicator, ticket_b)
@@ -108,11 +116,14 @@ async def test_joining_a_group_starts_the_events(team_b: Any, ticket_b: Any, soc
     group = await sync_to_async(Group.objects.create)(name="day shift")
     await sync_to_async(assign_perm)("view_team", group, team_b)
     await sync_to_async(user.groups.add)(group)
-    for _ in range(10):
-        if await receives_events(communicator, ticket_b):
-            break
-    else:
-        raise AssertionError("the new member's socket never received team B's events")
+    assert await starts_receiving(communicator, ticket_b)
+
+
+async def test_a_single_ticket_grant_starts_that_tickets_events(agent_a: Any, ticket_b: Any, socket_of: Any) -> None:
+    communicator, _ = await socket_of(agent_a)
+    assert not await receives_events(communicator, ticket_b)
+    await sync_to_async(assign_perm)("view_ticket", agent_a, ticket_b)
+    assert await starts_receiving(communicator, ticket_b)
 
 
 async def test_a_deactivated_user_is_disconnected(member: Any, socket_of: Any) -> None:
