@@ -39,6 +39,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # These need the sys.path entry above.
+from bench.table import print_table  # noqa: E402
 from policies.engine import CalendarSpec, Holiday, WeeklyInterval, add_business, business_between  # noqa: E402
 from policies.engine.span_index import index_for  # noqa: E402
 
@@ -201,11 +202,7 @@ def print_report(results: list[Figures], args: argparse.Namespace) -> None:
         )
         for result in results
     ]
-    widths = [max(len(header[col]), *(len(row[col]) for row in rows)) for col in range(len(header))]
-    print(" | ".join(cell.ljust(widths[col]) for col, cell in enumerate(header)))
-    print("-+-".join("-" * width for width in widths))
-    for row in rows:
-        print(" | ".join(cell.ljust(widths[col]) for col, cell in enumerate(row)).rstrip(" |"))
+    print_table(header, rows)
     print()
     print("The goal is about warm calls. A cold call builds the calendar's index for the range it asks about")
     print("(8-week chunks), so a cold year-ahead call costs about a year of index building, once per calendar")

@@ -53,6 +53,7 @@ from bench.stack import (  # noqa: E402
     migrate,
     running_server,
 )
+from bench.table import print_table  # noqa: E402
 from tickets.connectors.api import SIGNATURE_HEADER, sign  # noqa: E402
 
 GOAL_RATIO = 0.4
@@ -241,11 +242,7 @@ def print_report(results: list[StackResult], args: argparse.Namespace) -> None:
                 f"{result.ours.errors}/{result.bare.errors}",
             )
         )
-    widths = [max(len(header[col]), *(len(row[col]) for row in rows)) for col in range(len(header))]
-    print(" | ".join(cell.ljust(widths[col]) for col, cell in enumerate(header)))
-    print("-+-".join("-" * width for width in widths))
-    for row in rows:
-        print(" | ".join(cell.ljust(widths[col]) for col, cell in enumerate(row)).rstrip(" |"))
+    print_table(header, rows)
     print()
     for result in results:
         if not result.measured:

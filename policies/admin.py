@@ -28,46 +28,42 @@ class _Parts:
         self.tz, self.weekly, self.holidays = tz, weekly, holidays
 
 
-def _kept_forms(formset: BaseInlineFormSet) -> list[Any]:
-    return [
-        form
-        for form in formset.forms
-        if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE", False)
-    ]
+class EngineCheckedFormSet(BaseInlineFormSet):
+    """An inline formset whose rows, taken together, are checked by the engine's `validate`."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(form.errors for form in self.forms):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.is_valid() and form.cleaned_data and not form.cleaned_data.get("DELETE", False)
+        ]
+        problems = validate(self.calendar_parts(kept))
+        if problems:
+            raise ValidationError(problems)
+
+    def calendar_parts(self, rows: list[dict[str, Any]]) -> _Parts:
+        raise NotImplementedError
 
 
-class OpeningIntervalFormSet(BaseInlineFormSet):
+class OpeningIntervalFormSet(EngineCheckedFormSet):
     """Checks the week as a whole: at least one interval, none overlapping (overnight spill-over included)."""
 
-    def clean(self) -> None:
-        super().clean()
-        if any(form.errors for form in self.forms):
-            return
-        weekly = [
-            WeeklyInterval(weekday=f.cleaned_data["weekday"], start=f.cleaned_data["start"], end=f.cleaned_data["end"])
-            for f in _kept_forms(self)
-        ]
+    def calendar_parts(self, rows: list[dict[str, Any]]) -> _Parts:
+        weekly = [WeeklyInterval(weekday=r["weekday"], start=r["start"], end=r["end"]) for r in rows]
         tz = self.instance.time_zone if _valid_zone(self.instance.time_zone) else "UTC"
-        problems = validate(_Parts(tz, weekly, []))
-        if problems:
-            raise ValidationError(problems)
+        return _Parts(tz, weekly, [])
 
 
-class CalendarHolidayFormSet(BaseInlineFormSet):
+class CalendarHolidayFormSet(EngineCheckedFormSet):
     """Checks each holiday's hours, with the engine's wording."""
 
-    def clean(self) -> None:
-        super().clean()
-        if any(form.errors for form in self.forms):
-            return
-        holidays = [
-            Holiday(date=f.cleaned_data["date"], start=f.cleaned_data["start"], end=f.cleaned_data["end"])
-            for f in _kept_forms(self)
-        ]
+    def calendar_parts(self, rows: list[dict[str, Any]]) -> _Parts:
+        holidays = [Holiday(date=r["date"], start=r["start"], end=r["end"]) for r in rows]
         # Any valid week will do: only the holidays' own problems are wanted here.
-        problems = validate(_Parts("UTC", [WeeklyInterval(0, time(0))], holidays))
-        if problems:
-            raise ValidationError(problems)
+        return _Parts("UTC", [WeeklyInterval(0, time(0))], holidays)
 
 
 def _valid_zone(name: str) -> bool:
