@@ -13,6 +13,10 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from channels_app.routing import websocket_urlpatterns  # noqa: E402
+from policies.ticker import ticker_start  # noqa: E402
+
+# The embedded default has no Celery beat: its SLA tick runs in this process.
+ticker_start()
 
 application = ProtocolTypeRouter(
     {

@@ -134,6 +134,14 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "helpdes
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# SLA clocks: how often breaches are looked for. Celery beat runs the tick where there is a broker; the
+# embedded default runs it in a thread of the server process (HELPDESK_SLA_TICKER).
+HELPDESK_SLA_TICK_SECONDS = env_int("HELPDESK_SLA_TICK_SECONDS", 5)
+HELPDESK_SLA_TICKER = env_bool("HELPDESK_SLA_TICKER", CELERY_TASK_ALWAYS_EAGER)
+CELERY_BEAT_SCHEDULE = {
+    "sla-tick": {"task": "policies.sla_tick", "schedule": float(HELPDESK_SLA_TICK_SECONDS)},
+}
+
 # Inbound webhooks and outbound replies.
 HELPDESK_WEBHOOK_MAX_BYTES = env_int("HELPDESK_WEBHOOK_MAX_BYTES", 1024 * 1024)
 # Django refuses bodies above this before our view can answer 413, so keep it above the webhook limit.

@@ -16,6 +16,10 @@ from tests.factories import ChannelAccountFactory, TeamFactory, UserFactory
 # The second pass of `make test` sets these; the first (embedded default) leaves them unset.
 PRODUCTION_STACK = os.environ.get("DATABASE_URL", "").startswith("postgres") and bool(os.environ.get("REDIS_URL"))
 
+# The tests tick SLA clocks themselves, with `now` passed in: no ticker thread in the test process (the live
+# server subprocess keeps the embedded default's ticker).
+settings.HELPDESK_SLA_TICKER = False
+
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Tests marked production_stack are deselected in the embedded pass (`-m "not production_stack"`), never

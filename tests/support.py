@@ -160,3 +160,16 @@ def serve_fake_platform() -> Iterator[FakePlatform]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def admin_form_data(form: Any) -> dict[str, Any]:
+    """The POST data that resubmits an admin form as it was shown (empty multi-selects left out)."""
+    data: dict[str, Any] = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, (list, tuple)):
+            if value:
+                data[name] = [str(item) for item in value]
+        else:
+            data[name] = "" if value is None else value
+    return data

@@ -15,6 +15,7 @@ from tickets.models import (
     DeliveryState,
     InboundDelivery,
     Message,
+    Tag,
     Team,
     Ticket,
     TicketEvent,
@@ -22,6 +23,12 @@ from tickets.models import (
 from tickets.selectors import assignable_agents, visible_team_ids, visible_tickets
 from tickets.services.deliveries import delivery_process
 from tickets.services.tickets import ticket_admin_save
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name"]
+    search_fields = ["name"]
 
 
 @admin.register(Team)
@@ -187,6 +194,7 @@ class TicketAdmin(TeamScopedFormMixin, GuardedModelAdmin):  # type: ignore[misc]
         "closed_at",
     ]
     inlines = [MessageInline]
+    filter_horizontal = ["tags"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a ticket starts with a contact's message, never from an empty form
@@ -196,7 +204,12 @@ class TicketAdmin(TeamScopedFormMixin, GuardedModelAdmin):  # type: ignore[misc]
         return visible_tickets(request.user).select_related(*self.list_select_related)
 
     def save_model(self, request: HttpRequest, obj: Ticket, form: Any, change: bool) -> None:
-        ticket_admin_save(ticket=obj, changed=list(form.changed_data), actor=request.user)  # type: ignore[arg-type]
+        ticket_admin_save(
+            ticket=obj,
+            changed=list(form.changed_data),
+            actor=request.user,  # type: ignore[arg-type]
+            tags=form.cleaned_data.get("tags"),
+        )
 
     @admin.display(description="Channel", ordering="identity__channel_account__kind")
     def channel(self, obj: Ticket) -> str:

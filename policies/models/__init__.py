@@ -1,5 +1,17 @@
-"""Policy models: business calendars now; SLA policies, clocks and escalations follow (issues 4 and 5)."""
+"""Policy models: business calendars, SLA policies and targets, and per-ticket SLA clocks."""
 
 from policies.models.calendars import BusinessCalendar, CalendarHoliday, OpeningInterval, Weekday
+from policies.models.sla import RESPONSE_KINDS, SlaClock, SlaPolicy, SlaTarget, TargetKind, TicketSla
 
-__all__ = ["BusinessCalendar", "CalendarHoliday", "OpeningInterval", "Weekday"]
+__all__ = [
+    "RESPONSE_KINDS",
+    "BusinessCalendar",
+    "CalendarHoliday",
+    "OpeningInterval",
+    "SlaClock",
+    "SlaPolicy",
+    "SlaTarget",
+    "TargetKind",
+    "TicketSla",
+    "Weekday",
+]

@@ -57,6 +57,9 @@ def calendar_holidays_import(*, calendar: BusinessCalendar, ics: bytes) -> Holid
                     calendar=calendar, date=day, start=start, end=end, defaults={"name": name}
                 )
                 (result.added if created else result.already_there).append(label)
+        if result.added:
+            # The calendar's business hours changed: a new updated_at tells cached specs to reload.
+            calendar.save(update_fields=["updated_at"])
     return result
 
 

@@ -8,6 +8,7 @@ from django.test import Client
 from guardian.shortcuts import assign_perm, remove_perm
 
 from tests.factories import TicketFactory, UserFactory
+from tests.support import admin_form_data
 from tickets.models import Message, Ticket
 from tickets.selectors import visible_tickets
 
@@ -142,7 +143,7 @@ def test_admin_change_page_of_another_teams_ticket_is_refused(lead_a: Any, ticke
 def test_an_admin_edit_is_recorded_in_the_audit_trail(lead_a: Any, ticket_a: Ticket) -> None:
     client = client_for(lead_a)
     form = client.get(f"/admin/tickets/ticket/{ticket_a.pk}/change/").context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
+    data = admin_form_data(form)
     data.update({"status": "solved", "priority": "3"})
     data.update({"messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "0"})
     response = client.post(f"/admin/tickets/ticket/{ticket_a.pk}/change/", data)
@@ -169,7 +170,7 @@ def test_admin_cannot_move_a_ticket_into_a_team_the_lead_cannot_see(
 ) -> None:
     client = client_for(lead_a)
     form = client.get(f"/admin/tickets/ticket/{ticket_a.pk}/change/").context["adminform"].form
-    data = {name: form[name].value() or "" for name in form.fields}
+    data = admin_form_data(form)
     data.update({"team": str(ticket_b.team_id), "messages-TOTAL_FORMS": "0", "messages-INITIAL_FORMS": "0"})
     response = client.post(f"/admin/tickets/ticket/{ticket_a.pk}/change/", data)
     assert response.status_code == 200  # the form comes back with an error

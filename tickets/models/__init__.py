@@ -10,7 +10,7 @@ from tickets.models.permissions import (
     TicketUserObjectPermission,
 )
 from tickets.models.teams import Team
-from tickets.models.tickets import Counter, EventKind, Priority, Status, Ticket, TicketEvent
+from tickets.models.tickets import Counter, EventKind, Priority, Status, Tag, Ticket, TicketEvent
 
 __all__ = [
     "ChannelAccount",
@@ -26,6 +26,7 @@ __all__ = [
     "Message",
     "Priority",
     "Status",
+    "Tag",
     "Team",
     "TeamGroupObjectPermission",
     "TeamUserObjectPermission",

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from tickets.models.contacts import Contact, ContactIdentity
 from tickets.models.teams import Team
@@ -35,6 +36,18 @@ class Counter(models.Model):
         return f"{self.name}={self.value}"
 
 
+class Tag(models.Model):
+    """A label on tickets ("vip", "billing"); SLA policies may match on it."""
+
+    name = models.SlugField(max_length=50, unique=True, allow_unicode=True, help_text="Lower case, no spaces.")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Ticket(models.Model):
     """A conversation with one contact identity, owned by a team, worked by an agent."""
 
@@ -49,11 +62,12 @@ class Ticket(models.Model):
     contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="tickets")
     identity = models.ForeignKey(ContactIdentity, on_delete=models.PROTECT, related_name="tickets")
     preview = models.CharField(max_length=200, blank=True, help_text="The start of the latest message.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     last_activity_at = models.DateTimeField(db_index=True)
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
 
     class Meta:
         constraints = [
@@ -83,7 +97,9 @@ class EventKind(models.TextChoices):
     STATUS = "status", "Status changed"
     ASSIGNED = "assigned", "Assigned"
     PRIORITY = "priority", "Priority changed"
+    TAGS = "tags", "Tags changed"
     UPDATED = "updated", "Edited in the admin"
+    SLA = "sla", "SLA changed"
 
 
 class TicketEvent(models.Model):
@@ -92,7 +108,8 @@ class TicketEvent(models.Model):
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
     kind = models.CharField(max_length=30, choices=EventKind.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # When the change happened, as the service that made it says (clocks start and stop at this instant).
+    created_at = models.DateTimeField(default=timezone.now)
     data = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -57,7 +57,7 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
             raise DuplicateMessage(inbound.external_id) from None
         raise
     _touch(ticket, message=message, now=now)
-    ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_IN, data=_message_data(message))
+    ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_IN, now=now, data=_message_data(message))
     return message
 
 
@@ -81,7 +81,9 @@ def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | No
             delivery_error="" if sendable else "the channel account has no callback URL",
         )
         _touch(ticket, message=message, now=now)
-        ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_OUT, actor=author, data=_message_data(message))
+        ticket_event_record(
+            ticket=ticket, kind=EventKind.MESSAGE_OUT, now=now, actor=author, data=_message_data(message)
+        )
         if sendable:
             from tickets.tasks import message_send  # the task module is a face over message_deliver
 
@@ -147,6 +149,7 @@ def _delivery_status_set(
         ticket_event_record(
             ticket=message.ticket,
             kind=EventKind.MESSAGE_STATUS,
+            now=timezone.now(),
             data={"message_id": message.pk, "status": status, "error": error},
         )
 

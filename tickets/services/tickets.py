@@ -1,5 +1,6 @@
 """Tickets: numbering, finding the ticket a contact's message belongs to, and reopening."""
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -7,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from tickets.models import ChannelAccount, Counter, EventKind, Status, Ticket
+from tickets.models import ChannelAccount, Counter, EventKind, Status, Tag, Ticket
 from tickets.models.tickets import ACTIVE_STATUSES
 from tickets.services.audit import ticket_event_record
 from tickets.services.contacts import identity_for_sender
@@ -40,7 +41,7 @@ def _active_ticket(account: ChannelAccount, sender_id: str) -> Ticket | None:
 def ticket_for_inbound(
     *, account: ChannelAccount, sender_id: str, sender_name: str, subject: str, now: datetime
 ) -> tuple[Ticket, bool]:
-    """The sender's open, pending or solved ticket (a solved one reopens), or a new one: (ticket, created)."""
+    """The sender's open, pending or solved ticket (pending or solved reopen), or a new one: (ticket, created)."""
     ticket = _active_ticket(account, sender_id)
     if ticket is None:
         identity = identity_for_sender(account=account, sender_id=sender_id, sender_name=sender_name)
@@ -52,6 +53,7 @@ def ticket_for_inbound(
                     team_id=account.team_id,
                     contact_id=identity.contact_id,
                     identity=identity,
+                    created_at=now,
                     last_activity_at=now,
                 )
         except IntegrityError:
@@ -60,9 +62,10 @@ def ticket_for_inbound(
             if ticket is None:
                 raise
         else:
-            ticket_event_record(ticket=ticket, kind=EventKind.CREATED, data={"subject": ticket.subject})
+            ticket_event_record(ticket=ticket, kind=EventKind.CREATED, now=now, data={"subject": ticket.subject})
             return ticket, True
-    if ticket.status == Status.SOLVED:
+    # The customer answered: a ticket waiting on them (pending) or solved is open again.
+    if ticket.status in (Status.PENDING, Status.SOLVED):
         ticket_status_set(ticket=ticket, status=Status.OPEN, now=now, reason="the customer wrote again")
     return ticket, False
 
@@ -81,22 +84,40 @@ def ticket_status_set(
     ticket_event_record(
         ticket=ticket,
         kind=EventKind.STATUS,
+        now=now,
         actor=actor,
         data={"from": previous, "to": status, "reason": reason},
     )
 
 
-def ticket_admin_save(*, ticket: Ticket, changed: list[str], actor: User, now: datetime | None = None) -> None:
-    """Save an edit made in the admin, recording what changed; a status change goes through ticket_status_set."""
+def ticket_admin_save(
+    *,
+    ticket: Ticket,
+    changed: list[str],
+    actor: User,
+    tags: Iterable[Tag] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Save an edit made in the admin, recording what changed; a status change goes through ticket_status_set.
+
+    `tags` is the ticket's new set of tags when "tags" is among the changed fields.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         new_status = Status(ticket.status)
         if "status" in changed:
             ticket.status = Ticket.objects.values_list("status", flat=True).get(pk=ticket.pk)
         ticket.save()
-        others = {name: _plain(getattr(ticket, name)) for name in changed if name != "status" and hasattr(ticket, name)}
+        others = {
+            name: _plain(getattr(ticket, name))
+            for name in changed
+            if name not in ("status", "tags") and hasattr(ticket, name)
+        }
+        if "tags" in changed and tags is not None:
+            ticket.tags.set(tags)
+            others["tags"] = sorted(tag.name for tag in tags)
         if others:
-            ticket_event_record(ticket=ticket, kind=EventKind.UPDATED, actor=actor, data={"changed": others})
+            ticket_event_record(ticket=ticket, kind=EventKind.UPDATED, now=now, actor=actor, data={"changed": others})
         if "status" in changed:
             ticket_status_set(ticket=ticket, status=new_status, now=now, reason="edited in the admin", actor=actor)
 
