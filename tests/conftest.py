@@ -90,6 +90,45 @@ def celery_worker_process(django_db_setup: None) -> Iterator[None]:
         support.stop_process(process)
 
 
+@pytest.fixture(scope="session")
+def celery_beat_process(celery_worker_process: None) -> Iterator[None]:
+    """Celery beat sending the SLA tick every second to the worker (production stack only)."""
+    env = support.server_env(connection.settings_dict)
+    env["HELPDESK_SLA_TICK_SECONDS"] = "1"
+    schedule = support.ROOT / "build" / "celerybeat-schedule"
+    # The schedule lives in a file here: the production DatabaseScheduler would write into the test database.
+    process = support.start_process(
+        [
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "beat",
+            "--scheduler",
+            "celery.beat:PersistentScheduler",
+            "--schedule",
+            str(schedule),
+            "--loglevel",
+            "INFO",
+        ],
+        env=env,
+        log_name="celery-beat.log",
+    )
+    try:
+        yield
+    finally:
+        support.stop_process(process)
+
+
+@pytest.fixture
+def sla_ticker(request: pytest.FixtureRequest) -> str:
+    """What ticks SLA clocks for the live server: its own thread (embedded), or Celery beat and a worker."""
+    if PRODUCTION_STACK:
+        request.getfixturevalue("celery_beat_process")
+        return "beat"
+    return "in-process"
+
+
 @pytest.fixture
 def task_runner(request: pytest.FixtureRequest) -> str:
     """How Celery tasks run in this pass: 'eager' in-process, or 'worker' in a real worker process."""
