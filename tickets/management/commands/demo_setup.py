@@ -1,7 +1,7 @@
-"""Load demo data: two teams, an admin, a team lead and two agents, API channel accounts and tickets."""
+"""Load demo data: two teams, an admin, a team lead and two agents, API channel accounts, SLA policies, tickets."""
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -11,8 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
+from policies.models import BusinessCalendar, OpeningInterval, SlaPolicy, SlaTarget, TargetKind
+from policies.selectors import MANAGE_PERMISSION
 from tickets.connectors import api
-from tickets.models import ChannelAccount, ChannelKind, Team
+from tickets.models import ChannelAccount, ChannelKind, Priority, Team
 from tickets.services.deliveries import delivery_receive
 
 DEMO_USERS = [
@@ -39,7 +41,38 @@ LEAD_MODEL_PERMS = [
     "view_channelaccount",
     "change_channelaccount",
     "view_team",
+    "view_tag",
+    "add_tag",
+    # Their teams' calendars and policies (which ones: the guardian manage_policies grant on the team).
+    "view_businesscalendar",
+    "add_businesscalendar",
+    "change_businesscalendar",
+    "delete_businesscalendar",
+    "view_openinginterval",
+    "add_openinginterval",
+    "change_openinginterval",
+    "delete_openinginterval",
+    "view_calendarholiday",
+    "add_calendarholiday",
+    "change_calendarholiday",
+    "delete_calendarholiday",
+    "view_slapolicy",
+    "add_slapolicy",
+    "change_slapolicy",
+    "delete_slapolicy",
+    "view_slatarget",
+    "add_slatarget",
+    "change_slatarget",
+    "delete_slatarget",
 ]
+H = timedelta(hours=1)
+# Targets per priority: first response, next response, resolution.
+DEMO_TARGETS = {
+    Priority.URGENT: (H / 4, H / 2, 4 * H),
+    Priority.HIGH: (H / 2, H, 8 * H),
+    Priority.NORMAL: (H, 2 * H, 24 * H),
+    Priority.LOW: (4 * H, 8 * H, 72 * H),
+}
 
 
 class Command(BaseCommand):
@@ -68,6 +101,9 @@ class Command(BaseCommand):
                 assign_perm("view_team", user, teams[name])
             if username == "lead":
                 user.user_permissions.set(Permission.objects.filter(codename__in=LEAD_MODEL_PERMS))
+                for team in teams.values():
+                    assign_perm(MANAGE_PERMISSION, user, team)
+        self._load_policies(teams)
         now = timezone.now()
         for index, (team_name, sender_id, sender_name, text) in enumerate(DEMO_MESSAGES):
             account = ChannelAccount.objects.get(team=teams[team_name])
@@ -81,6 +117,20 @@ class Command(BaseCommand):
                 }
             ).encode()
             delivery_receive(account=account, body=body, headers={api.SIGNATURE_HEADER: api.sign(account.secret, body)})
+
+    def _load_policies(self, teams: dict[str, Team]) -> None:
+        """Sales answers in office hours (London, Mon-Fri 09-17); everything else counts every hour."""
+        office = BusinessCalendar.objects.create(name="Sales office", team=teams["Sales"], time_zone="Europe/London")
+        for weekday in range(5):
+            OpeningInterval.objects.create(calendar=office, weekday=weekday, start=time(9), end=time(17))
+        sales = SlaPolicy.objects.create(name="Sales, office hours", position=10, calendar=office)
+        sales.teams.set([teams["Sales"]])
+        standard = SlaPolicy.objects.create(name="Standard, around the clock", position=100)
+        for policy in (sales, standard):
+            for priority, durations in DEMO_TARGETS.items():
+                kinds = (TargetKind.FIRST_RESPONSE, TargetKind.NEXT_RESPONSE, TargetKind.RESOLUTION)
+                for kind, duration in zip(kinds, durations, strict=True):
+                    SlaTarget.objects.create(policy=policy, priority=priority, kind=kind, duration=duration)
 
     def _print_logins(self) -> None:
         self.stdout.write("Demo logins (username / password):")
