@@ -5,7 +5,8 @@ creates a team and an API channel account, starts daphne as a separate process a
 process with keep-alive HTTP connections at a fixed concurrency:
 
 1. `POST /webhooks/api/<account>/`: signed JSON messages from a pool of senders, so that some open tickets
-   and some join open ones (the real ingest path: store, verify, parse, contact, ticket, message, event);
+   and some join open ones (the real ingest path: store, verify, parse, contact, ticket, message, event,
+   and the SLA policy match and clocks: two policies, the second of which applies, on office hours);
 2. `POST /bench/bare-insert/<account>/` (bench/baseline.py): the same bodies, stored as one row and nothing
    else: the floor of what any endpoint on this server and database costs.
 

@@ -107,17 +107,29 @@ def migrate(env: dict[str, str]) -> None:
 
 _CREATE_API_ACCOUNT = """
 import json, os
-from tickets.models import ChannelAccount, ChannelKind, Team
+from datetime import time, timedelta
+from policies.models import BusinessCalendar, OpeningInterval, SlaPolicy, SlaTarget, TargetKind
+from tickets.models import ChannelAccount, ChannelKind, Priority, Team
 team = Team.objects.create(name="Bench team")
 account = ChannelAccount.objects.create(
     name="bench-api", kind=ChannelKind.API, team=team, secret=os.environ["BENCH_ACCOUNT_SECRET"]
 )
+# As a real helpdesk: an urgent-only policy that does not match, then office hours that do.
+office = BusinessCalendar.objects.create(name="Office", time_zone="Europe/London")
+for weekday in range(5):
+    OpeningInterval.objects.create(calendar=office, weekday=weekday, start=time(9), end=time(17))
+urgent = SlaPolicy.objects.create(name="Urgent", position=1, priorities=[Priority.URGENT])
+standard = SlaPolicy.objects.create(name="Office hours", position=2, calendar=office)
+standard.teams.add(team)
+for policy, priority in ((urgent, Priority.URGENT), (standard, Priority.NORMAL)):
+    for kind in TargetKind.values:
+        SlaTarget.objects.create(policy=policy, priority=priority, kind=kind, duration=timedelta(hours=4))
 print(json.dumps({"account_id": account.pk}))
 """
 
 
 def create_api_account(env: dict[str, str], *, secret: str) -> int:
-    """Create a team and an API channel account signing with `secret`; the account's id."""
+    """Create a team, an API channel account signing with `secret` and two SLA policies; the account's id."""
     # Through the environment rather than the command line, where other users of the machine could read it.
     return int(manage_json(_CREATE_API_ACCOUNT, {**env, "BENCH_ACCOUNT_SECRET": secret})["account_id"])
 

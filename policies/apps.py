@@ -8,7 +8,9 @@ class PoliciesConfig(AppConfig):
 
     def ready(self) -> None:
         from policies.services.clocks import clocks_on_ticket_event
+        from policies.services.rulebook import connect_rule_signals
         from tickets import events
 
         # Clocks move in the transaction of the ticket event that moves them.
         events.subscribe(clocks_on_ticket_event)
+        connect_rule_signals()

@@ -5,8 +5,8 @@ with no values means "any". The tags condition holds when the ticket carries at 
 explanation names each condition as it held for this ticket, so an agent can read why the policy applies.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class TicketFacts:
     team_name: str
     priority: int
     priority_label: str
-    tags: frozenset[str]
+    tags: Mapping[int, str] = field(default_factory=dict)  # tag id -> name
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ class PolicyRule:
     channel_kinds: frozenset[str] = frozenset()
     team_ids: frozenset[int] = frozenset()
     priorities: frozenset[int] = frozenset()
-    tags: frozenset[str] = frozenset()
+    tags: frozenset[int] = frozenset()  # tag ids
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def _reasons(rule: PolicyRule, facts: TicketFacts) -> list[str] | None:
         return None
     if rule.priorities and facts.priority not in rule.priorities:
         return None
-    shared_tags = sorted(rule.tags & facts.tags)
+    shared_tags = sorted(facts.tags[tag] for tag in rule.tags & facts.tags.keys())
     if rule.tags and not shared_tags:
         return None
     return [

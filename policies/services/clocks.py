@@ -29,7 +29,7 @@ def clocks_on_ticket_event(event: TicketEvent) -> None:
     """Move the ticket's SLA clocks for one ticket event; runs inside the event's transaction."""
     ticket, now = event.ticket, event.created_at
     if event.kind == EventKind.CREATED:
-        sla_apply(ticket=ticket, now=now, tags=())
+        sla_apply(ticket=ticket, now=now, created=True)
     elif event.kind in (EventKind.PRIORITY, EventKind.TAGS) or (
         event.kind == EventKind.UPDATED and _MATCHED_FIELDS & set(event.data.get("changed", {}))
     ):

@@ -4,7 +4,7 @@
 changes of priority, team or tags, and recomputes after a policy or calendar edit all call it.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 
@@ -13,8 +13,9 @@ from django.db.models import Q
 
 from policies.engine import clocks as engine
 from policies.engine.calendar import CalendarSpec
-from policies.engine.matching import PolicyRule, TicketFacts, policy_match
-from policies.models import BusinessCalendar, SlaClock, SlaPolicy, SlaTarget, TargetKind, TicketSla
+from policies.engine.matching import TicketFacts, policy_match
+from policies.models import BusinessCalendar, SlaClock, SlaPolicy, TargetKind, TicketSla
+from policies.services.rulebook import BookEntry, rulebook
 from tickets.models import ChannelKind, EventKind, Priority, Status, Ticket, TicketEvent
 from tickets.services.audit import ticket_event_record
 
@@ -34,55 +35,41 @@ def _spec_cached(calendar_id: int, updated_at: datetime) -> CalendarSpec:
     return BusinessCalendar.objects.prefetch_related("intervals", "holidays").get(pk=calendar_id).to_spec()
 
 
-def policy_rules() -> list[tuple[PolicyRule, SlaPolicy]]:
-    """The enabled policies in order, as the engine's rules, each with its model instance."""
-    policies = (
-        SlaPolicy.objects.filter(enabled=True)
-        .select_related("calendar")
-        .prefetch_related("teams", "tags")
-        .order_by("position", "id")
-    )
-    return [
-        (
-            PolicyRule(
-                policy_id=policy.pk,
-                name=policy.name,
-                channel_kinds=frozenset(policy.channel_kinds),
-                team_ids=frozenset(team.pk for team in policy.teams.all()),
-                priorities=frozenset(int(value) for value in policy.priorities),
-                tags=frozenset(tag.name for tag in policy.tags.all()),
-            ),
-            policy,
-        )
-        for policy in policies
-    ]
-
-
-def ticket_facts(ticket: Ticket, *, tags: Iterable[str] | None = None) -> TicketFacts:
-    """What matching looks at on `ticket`; pass `tags` when they are known (a new ticket has none)."""
+def ticket_facts(ticket: Ticket, *, book: list[BookEntry], tags: Mapping[int, str] | None = None) -> TicketFacts:
+    """What matching looks at on `ticket`; pass `tags` (id -> name) when they are known (a new ticket has none)."""
     kind = ticket.identity.channel_account.kind
+    if tags is None:
+        tags = dict(ticket.tags.values_list("pk", "name"))
+    # The team's name only serves the explanation of a team condition: no query when no policy has one.
+    needs_team_name = any(entry.rule.team_ids for entry in book)
     return TicketFacts(
         channel_kind=kind,
         channel_label=str(ChannelKind(kind).label),
         team_id=ticket.team_id,
-        team_name=ticket.team.name,
+        team_name=ticket.team.name if needs_team_name else "",
         priority=ticket.priority,
         priority_label=str(Priority(ticket.priority).label),
-        tags=frozenset(tags if tags is not None else ticket.tags.values_list("name", flat=True)),
+        tags=tags,
     )
 
 
-def sla_apply(*, ticket: Ticket, now: datetime, tags: Iterable[str] | None = None) -> TicketSla:
+def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> TicketSla:
     """Match `ticket` to a policy again and give its clocks that policy's targets, from `now` on.
 
     Running and paused clocks keep the business time they have used and take the new target (SLA_SEMANTICS:
     a 4 h target with 3 h used, changed to 2 h, is already breached). Met and breached clocks keep their
     record. A clock whose kind the new policy has no target for is dropped, or stopped if it had breached.
     A first-response or resolution clock the ticket never had starts from the ticket's creation.
+    `created` says the ticket was created in this transaction: no tags, no SLA row and no clocks yet.
     """
-    rules = policy_rules()
-    match = policy_match([rule for rule, _policy in rules], ticket_facts(ticket, tags=tags))
-    policy = next((model for rule, model in rules if match and rule.policy_id == match.policy_id), None)
+    book = rulebook()
+    facts = ticket_facts(ticket, book=book, tags={} if created else None) if book else None
+    match = policy_match([entry.rule for entry in book], facts) if facts else None
+    entry = next((entry for entry in book if match and entry.rule.policy_id == match.policy_id), None)
+    policy = entry.policy if entry else None
+    if created:
+        # A new ticket with no policy still gets its row: the page says that no policy matched.
+        return _first_clocks(ticket, entry, match.reasons if match else (), now=now)
     sla = TicketSla.objects.filter(ticket=ticket).first()
     if sla is None:
         sla = TicketSla(ticket=ticket, matched_at=now)
@@ -92,7 +79,7 @@ def sla_apply(*, ticket: Ticket, now: datetime, tags: Iterable[str] | None = Non
     sla.policy_name = policy.name if policy else ""
     sla.reasons = list(match.reasons) if match else []
     sla.save()
-    targets = _targets(policy, ticket.priority)
+    targets = entry.targets_for(ticket.priority) if entry else {}
     calendar = calendar_spec(policy.calendar) if policy else None
     history = list(SlaClock.objects.filter(ticket=ticket))
     live = {row.kind: row for row in history if row.stopped_at is None}
@@ -167,11 +154,23 @@ def _conditions_q(policy: SlaPolicy) -> Q:
     return conditions
 
 
-def _targets(policy: SlaPolicy | None, priority: int) -> dict[str, timedelta]:
-    if policy is None:
-        return {}
-    rows = SlaTarget.objects.filter(policy=policy, priority=priority).values_list("kind", "duration")
-    return dict(rows)
+def _first_clocks(ticket: Ticket, entry: BookEntry | None, reasons: Iterable[str], *, now: datetime) -> TicketSla:
+    """The SLA row and first clocks of a ticket created at `now`: two inserts, or one with no policy."""
+    policy = entry.policy if entry else None
+    sla = TicketSla(ticket=ticket, policy=policy, policy_name=policy.name if policy else "", matched_at=now)
+    sla.reasons = list(reasons)
+    sla.save(force_insert=True)
+    if entry is None:
+        return sla
+    calendar = calendar_spec(entry.policy.calendar)
+    rows = []
+    for kind, target in entry.targets_for(ticket.priority).items():
+        if kind in (TargetKind.FIRST_RESPONSE, TargetKind.RESOLUTION):
+            row = SlaClock(ticket=ticket, kind=kind, cycle=1)
+            row.apply(engine.start(target=target, now=now, calendar=calendar))
+            rows.append(row)
+    SlaClock.objects.bulk_create(rows)
+    return sla
 
 
 def _resolution_replayed(

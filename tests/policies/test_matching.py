@@ -14,14 +14,14 @@ FACTS = TicketFacts(
     team_name="Support",
     priority=3,
     priority_label="High",
-    tags=frozenset({"vip", "billing"}),
+    tags={1: "vip", 2: "billing"},
 )
 
 
 def test_the_first_rule_whose_conditions_all_hold_applies_and_says_why() -> None:
     rules = [
         PolicyRule(1, "Urgent only", priorities=frozenset({4})),
-        PolicyRule(2, "VIP on Telegram", channel_kinds=frozenset({"telegram", "whatsapp"}), tags=frozenset({"vip"})),
+        PolicyRule(2, "VIP on Telegram", channel_kinds=frozenset({"telegram", "whatsapp"}), tags=frozenset({1})),
         PolicyRule(3, "Everything"),
     ]
     match = policy_match(rules, FACTS)
@@ -47,7 +47,7 @@ def test_empty_conditions_match_anything() -> None:
         PolicyRule(1, "x", channel_kinds=frozenset({"whatsapp"})),
         PolicyRule(1, "x", team_ids=frozenset({2})),
         PolicyRule(1, "x", priorities=frozenset({1, 2})),
-        PolicyRule(1, "x", tags=frozenset({"press"})),
+        PolicyRule(1, "x", tags=frozenset({3})),
     ],
 )
 def test_one_condition_that_does_not_hold_is_enough_to_skip_a_policy(rule: PolicyRule) -> None:
@@ -60,7 +60,7 @@ def test_a_ticket_with_every_listed_condition_names_them_all() -> None:
         "x",
         team_ids=frozenset({1}),
         priorities=frozenset({3, 4}),
-        tags=frozenset({"billing", "vip", "press"}),
+        tags=frozenset({1, 2, 3}),
     )
     match = policy_match([rule], FACTS)
     assert match is not None
