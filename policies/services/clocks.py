@@ -108,12 +108,12 @@ def _status_changed(event: TicketEvent, now: datetime) -> None:
     if resolution is None:
         return
     clock = resolution.to_clock()
+    if before == Status.SOLVED:
+        clock = engine.reopen(clock, now=now, calendar=calendar)
     if after == Status.PENDING:
         clock = engine.pause(clock, now=now, calendar=calendar)
     elif before == Status.PENDING:
         clock = engine.resume(clock, now=now, calendar=calendar)
-    elif before == Status.SOLVED and after == Status.OPEN:
-        clock = engine.reopen(clock, now=now, calendar=calendar)
     clock_save(resolution, clock)
 
 

@@ -169,6 +169,17 @@ def test_solving_stops_every_clock_and_reopening_resumes_resolution_with_the_tim
     assert clock(ticket, "next_response").state == "running"
 
 
+def test_a_solved_ticket_set_back_to_pending_keeps_its_resolution_clock_paused(
+    client: Client, admin_client: Client, account_a: Any, standard: Any
+) -> None:
+    ticket = webhook(client, account_a)
+    admin_edit(admin_client, ticket, status=Status.SOLVED)
+    used = clock(ticket, "resolution").elapsed
+    admin_edit(admin_client, ticket, status=Status.PENDING)
+    resolution = clock(ticket, "resolution")
+    assert resolution.state == "paused" and resolution.stopped_at is None and resolution.elapsed == used
+
+
 def test_a_closed_ticket_never_reopens_its_clocks(
     client: Client, admin_client: Client, account_a: Any, standard: Any
 ) -> None:
