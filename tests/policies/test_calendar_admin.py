@@ -10,8 +10,10 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from policies.engine import add_business
-from policies.models import BusinessCalendar, CalendarHoliday, OpeningInterval
+from policies.models import BusinessCalendar, CalendarHoliday, OpeningInterval, SlaClock, SlaPolicy, SlaTarget
 from tests.factories import TeamFactory, UserFactory
+from tests.policies.test_policy_admin import change_page_data, new_ticket, wait_for
+from tickets.models import EventKind, Priority, TicketEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -189,3 +191,56 @@ def test_a_team_lead_edits_only_their_teams_calendars(lead: Any) -> None:
     created = client.post(ADD_URL, calendar_post(name="A weekend", team=team_a, intervals=WEEKDAYS_9_TO_5))
     assert created.status_code == 302
     assert BusinessCalendar.objects.filter(name="A weekend", team=team_a).exists()
+
+
+# Recompute: a changed calendar moves the clocks of the open tickets whose policy counts its hours.
+
+
+def governed_ticket(account: Any, calendar: BusinessCalendar) -> Any:
+    """An open ticket (made by a signed webhook delivery) under a policy that counts `calendar`'s hours."""
+    policy = SlaPolicy.objects.create(name="Office hours", calendar=calendar)
+    SlaTarget.objects.create(
+        policy=policy, priority=Priority.NORMAL, kind="first_response", duration=timedelta(hours=2)
+    )
+    return new_ticket(account)
+
+
+def first_response_clock(ticket: Any) -> SlaClock:
+    return SlaClock.objects.get(ticket=ticket, kind="first_response", stopped_at__isnull=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_changed_calendar_recomputes_the_clocks_of_the_tickets_it_governs(
+    task_runner: str, admin_client: Client, office: BusinessCalendar, account_a: Any
+) -> None:
+    ticket = governed_ticket(account_a, office)
+    before = first_response_clock(ticket)
+    url = f"/admin/policies/businesscalendar/{office.pk}/change/"
+    data = change_page_data(admin_client.get(url))
+    data["time_zone"] = "Asia/Tokyo"  # same hours, read on Tokyo's clock: opening windows that never meet London's
+    response = admin_client.post(url, data, follow=True)
+    assert "SLA clocks of 1 open ticket are being recomputed in the background." in errors_of(response)
+    tokyo = BusinessCalendar.objects.prefetch_related("intervals", "holidays").get(pk=office.pk).to_spec()
+    # Business time already used counts on the new calendar: the clock is due where Tokyo's hours say.
+    expected = add_business(tokyo, before.running_since, before.target - before.elapsed)
+    wait_for(lambda: first_response_clock(ticket).due_at == expected, what="the recompute")
+    event = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA).latest("id")
+    assert event.data["recomputed"] == "calendar “Office” changed"
+
+
+def test_a_calendar_no_policy_uses_says_no_ticket_is_recomputed(admin_client: Client, office: BusinessCalendar) -> None:
+    url = f"/admin/policies/businesscalendar/{office.pk}/change/"
+    data = change_page_data(admin_client.get(url))
+    data["name"] = "Head office"
+    page = errors_of(admin_client.post(url, data, follow=True))
+    assert "No open ticket is governed by the calendar “Head office”; no SLA clock changes." in page
+
+
+def test_imported_holidays_recompute_the_tickets_the_calendar_governs(
+    admin_client: Client, office: BusinessCalendar, account_a: Any
+) -> None:
+    governed_ticket(account_a, office)
+    page = errors_of(upload(admin_client, office, ICS))
+    assert "SLA clocks of 1 open ticket are being recomputed in the background." in page
+    again = errors_of(upload(admin_client, office, ICS))  # nothing added: nothing to recompute
+    assert "recomputed" not in again

@@ -7,12 +7,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms import BaseFormSet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from policies.admin.recompute import recompute_in_background
 from policies.engine import Holiday, WeeklyInterval, validate
 from policies.models import BusinessCalendar, CalendarHoliday, OpeningInterval
 from policies.models.calendars import time_zone_choices, validate_time_zone
@@ -118,6 +120,21 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
             kwargs["required"] = not request.user.is_superuser  # a lead's calendar belongs to one of their teams
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: list[BaseFormSet], change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        # A new calendar governs nothing yet: no policy can name it before it exists.
+        if change and (form.has_changed() or any(formset.has_changed() for formset in formsets)):
+            calendar = form.instance
+            recompute_in_background(
+                self,
+                request,
+                subject=f"the calendar “{calendar.name}”",
+                reason=f"calendar “{calendar.name}” changed",
+                calendar=calendar,
+            )
+
     @admin.display(description="Intervals", ordering="interval_count")
     def interval_count(self, obj: BusinessCalendar) -> int:
         return int(getattr(obj, "interval_count", 0))
@@ -162,6 +179,14 @@ class BusinessCalendarAdmin(admin.ModelAdmin):
                     self.message_user(request, f"Holidays imported: {result.summary()}.", messages.SUCCESS)
                     for line in result.ignored:
                         self.message_user(request, f"Ignored: {line}", messages.WARNING)
+                    if result.added:
+                        recompute_in_background(
+                            self,
+                            request,
+                            subject=f"the calendar “{calendar.name}”",
+                            reason=f"holidays imported into calendar “{calendar.name}”",
+                            calendar=calendar,
+                        )
                     change_url = reverse("admin:policies_businesscalendar_change", args=[calendar.pk])
                     return HttpResponseRedirect(change_url)
         context = {
