@@ -9,6 +9,7 @@ operations send no signals: code that uses them on these models must call `rules
 """
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -45,15 +46,16 @@ _cached: tuple[int, list[BookEntry]] | None = None
 def rulebook() -> list[BookEntry]:
     """The enabled policies in order; one query when nothing changed since the last call in this process."""
     global _cached
-    version = Counter.objects.filter(name=_VERSION).values_list("value", flat=True).first() or 0
+    version = Counter.objects.filter(name=_VERSION).values_list("value", flat=True).first()
     cached = _cached
     if cached is not None and cached[0] == version:
         return cached[1]
     # Read after the version: a change committed in between gives a newer book under an older number,
     # which the next call replaces. Never the other way round.
     entries = _load()
-    with _lock:
-        _cached = (version, entries)
+    if version is not None:  # no number yet (a new or emptied database): nothing to compare with next time
+        with _lock:
+            _cached = (version, entries)
     return entries
 
 
@@ -65,7 +67,8 @@ def rules_changed() -> None:
     if not Counter.objects.filter(name=_VERSION).update(value=F("value") + 1):
         try:
             with transaction.atomic():
-                Counter.objects.create(name=_VERSION, value=1)
+                # Not 1: a database emptied and filled again must never repeat a number a process has cached.
+                Counter.objects.create(name=_VERSION, value=time.time_ns() // 1000)
         except IntegrityError:
             Counter.objects.filter(name=_VERSION).update(value=F("value") + 1)
 

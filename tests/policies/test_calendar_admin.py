@@ -10,9 +10,9 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from policies.engine import add_business
-from policies.models import BusinessCalendar, CalendarHoliday, OpeningInterval, SlaClock, SlaPolicy, SlaTarget
+from policies.models import BusinessCalendar, CalendarHoliday, SlaClock, SlaPolicy, SlaTarget
 from tests.factories import TeamFactory, UserFactory
-from tests.policies.test_policy_admin import change_page_data, new_ticket, wait_for
+from tests.support import admin_change_data, wait_until, webhook_ticket
 from tickets.models import EventKind, Priority, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -113,14 +113,6 @@ END:VCALENDAR
 """
 
 
-@pytest.fixture
-def office() -> BusinessCalendar:
-    calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/London")
-    for day in range(5):
-        OpeningInterval.objects.create(calendar=calendar, weekday=day, start=time(9), end=time(17))
-    return calendar
-
-
 def upload(client: Client, calendar: BusinessCalendar, content: bytes) -> Any:
     url = f"/admin/policies/businesscalendar/{calendar.pk}/import-holidays/"
     return client.post(url, {"ics_file": SimpleUploadedFile("h.ics", content, "text/calendar")}, follow=True)
@@ -202,7 +194,7 @@ def governed_ticket(account: Any, calendar: BusinessCalendar) -> Any:
     SlaTarget.objects.create(
         policy=policy, priority=Priority.NORMAL, kind="first_response", duration=timedelta(hours=2)
     )
-    return new_ticket(account)
+    return webhook_ticket(account)
 
 
 def first_response_clock(ticket: Any) -> SlaClock:
@@ -216,21 +208,21 @@ def test_a_changed_calendar_recomputes_the_clocks_of_the_tickets_it_governs(
     ticket = governed_ticket(account_a, office)
     before = first_response_clock(ticket)
     url = f"/admin/policies/businesscalendar/{office.pk}/change/"
-    data = change_page_data(admin_client.get(url))
+    data = admin_change_data(admin_client.get(url))
     data["time_zone"] = "Asia/Tokyo"  # same hours, read on Tokyo's clock: opening windows that never meet London's
     response = admin_client.post(url, data, follow=True)
     assert "SLA clocks of 1 open ticket are being recomputed in the background." in errors_of(response)
     tokyo = BusinessCalendar.objects.prefetch_related("intervals", "holidays").get(pk=office.pk).to_spec()
     # Business time already used counts on the new calendar: the clock is due where Tokyo's hours say.
     expected = add_business(tokyo, before.running_since, before.target - before.elapsed)
-    wait_for(lambda: first_response_clock(ticket).due_at == expected, what="the recompute")
+    wait_until(lambda: first_response_clock(ticket).due_at == expected, what="the recompute")
     event = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA).latest("id")
     assert event.data["recomputed"] == "calendar “Office” changed"
 
 
 def test_a_calendar_no_policy_uses_says_no_ticket_is_recomputed(admin_client: Client, office: BusinessCalendar) -> None:
     url = f"/admin/policies/businesscalendar/{office.pk}/change/"
-    data = change_page_data(admin_client.get(url))
+    data = admin_change_data(admin_client.get(url))
     data["name"] = "Head office"
     page = errors_of(admin_client.post(url, data, follow=True))
     assert "No open ticket is governed by the calendar “Head office”; no SLA clock changes." in page

@@ -14,7 +14,7 @@ from policies.engine import add_business
 from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPolicy, SlaTarget, TicketSla
 from policies.services.clocks import clocks_check
 from policies.services.sla import sla_recompute
-from tests.support import admin_form_data, delivery_body, signed_headers
+from tests.support import admin_form_data, webhook_ticket
 from tickets.models import EventKind, Priority, Status, Tag, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -23,15 +23,7 @@ H = timedelta(hours=1)
 
 
 def webhook(client: Client, account: Any, sender: str = "c-1", text: str = "Hello") -> Ticket:
-    body = delivery_body(sender_id=sender, text=text)
-    response = client.post(
-        f"/webhooks/api/{account.pk}/",
-        data=body,
-        content_type="application/json",
-        headers=signed_headers(account.secret, body),
-    )
-    assert response.status_code == 200, response.content
-    return Ticket.objects.filter(identity__external_id=sender).latest("id")
+    return webhook_ticket(account, sender=sender, text=text, client=client)
 
 
 def agent_reply(agent: Any, ticket: Ticket, text: str = "On it") -> None:

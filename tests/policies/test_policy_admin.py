@@ -1,7 +1,6 @@
 """SLA policies in the admin, through the test client: targets, validation, the due-time preview, who may edit
 which policy, and the background recompute of the open tickets a saved policy governs."""
 
-import time
 from collections.abc import Iterable
 from datetime import time as clock_time
 from datetime import timedelta
@@ -16,7 +15,7 @@ from guardian.shortcuts import assign_perm
 
 from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPolicy, SlaTarget, TicketSla
 from tests.factories import UserFactory
-from tests.support import admin_form_data, delivery_body, signed_headers
+from tests.support import admin_change_data, wait_until, webhook_ticket
 from tickets.models import EventKind, Priority, Tag, Ticket, TicketEvent
 
 pytestmark = pytest.mark.django_db
@@ -73,23 +72,6 @@ def policy_post(
     return {key: value for key, value in data.items() if value != []}
 
 
-def change_page_data(page: Any) -> dict[str, Any]:
-    """The POST data that resubmits an admin change page as it was shown: its form and every inline row."""
-    data = admin_form_data(page.context["adminform"].form)
-    for inline in page.context["inline_admin_formsets"]:
-        formset = inline.formset
-        for bound in formset.management_form:
-            data[bound.html_name] = bound.value()
-        for form in formset.forms:
-            for name in form.fields:
-                value = form[name].value()
-                if value is True:
-                    data[form[name].html_name] = "on"
-                elif value is not None and value is not False:  # 0 (Monday, say) is a value
-                    data[form[name].html_name] = str(value)
-    return data
-
-
 def target_rows(data: dict[str, Any]) -> list[str]:
     """The row prefixes of the targets inline in `data` ("targets-0", ...)."""
     return [f"targets-{index}" for index in range(int(data["targets-TOTAL_FORMS"]))]
@@ -112,15 +94,6 @@ def make_policy(
     for priority, kind, duration in targets:
         SlaTarget.objects.create(policy=policy, priority=priority, kind=kind, duration=duration)
     return policy
-
-
-@pytest.fixture
-def office() -> BusinessCalendar:
-    """Monday to Friday, 09:00-17:00 in London."""
-    calendar = BusinessCalendar.objects.create(name="Office", time_zone="Europe/London")
-    for day in range(5):
-        OpeningInterval.objects.create(calendar=calendar, weekday=day, start=clock_time(9), end=clock_time(17))
-    return calendar
 
 
 # Saving a policy.
@@ -208,7 +181,7 @@ def test_the_admin_refuses_impossible_targets_with_a_clear_message(
 
 def test_a_duplicate_of_a_saved_target_is_refused(admin_client: Client) -> None:
     policy = make_policy(targets=[(HIGH, FIRST, timedelta(hours=4))])
-    data = change_page_data(admin_client.get(change_url(policy)))
+    data = admin_change_data(admin_client.get(change_url(policy)))
     extra = target_rows(data)[-1]
     data.update({f"{extra}-priority": str(HIGH), f"{extra}-kind": FIRST, f"{extra}-duration": "2h"})
     response = admin_client.post(change_url(policy), data)
@@ -222,7 +195,7 @@ def test_a_duplicate_of_a_saved_target_is_refused(admin_client: Client) -> None:
 
 def test_swapping_two_saved_targets_in_one_save_is_refused_not_a_server_error(admin_client: Client) -> None:
     policy = make_policy(targets=[(HIGH, FIRST, timedelta(hours=4)), (HIGH, RESOLUTION, timedelta(days=1))])
-    data = change_page_data(admin_client.get(change_url(policy)))
+    data = admin_change_data(admin_client.get(change_url(policy)))
     rows = {data[f"{row}-kind"]: row for row in target_rows(data)[:2]}
     data[f"{rows[FIRST]}-kind"], data[f"{rows[RESOLUTION]}-kind"] = RESOLUTION, FIRST
     response = admin_client.post(change_url(policy), data)
@@ -242,7 +215,7 @@ def test_swapping_two_saved_targets_in_one_save_is_refused_not_a_server_error(ad
 
 def test_deleting_every_target_is_refused(admin_client: Client) -> None:
     policy = make_policy(targets=[(HIGH, FIRST, timedelta(hours=4)), (HIGH, RESOLUTION, timedelta(days=1))])
-    data = change_page_data(admin_client.get(change_url(policy)))
+    data = admin_change_data(admin_client.get(change_url(policy)))
     for row in target_rows(data)[:2]:
         data[f"{row}-DELETE"] = "on"
     response = admin_client.post(change_url(policy), data)
@@ -415,7 +388,7 @@ def test_a_team_lead_keeps_a_calendar_a_superuser_chose_for_their_policy(lead: A
     elsewhere = BusinessCalendar.objects.create(name="B hours", team=team_b)
     policy = make_policy("A policy", teams=[team_a], calendar=elsewhere)
     client = signed_in(lead)
-    data = change_page_data(client.get(change_url(policy)))
+    data = admin_change_data(client.get(change_url(policy)))
     data["name"] = "A policy, renamed"
     assert client.post(change_url(policy), data).status_code == 302
     policy.refresh_from_db()
@@ -433,7 +406,7 @@ def test_a_superuser_edits_every_policy_and_may_leave_teams_empty(admin_client: 
     everyone = make_policy("Every team policy")
     listing = page_text(admin_client.get(LIST_URL))
     assert "B policy" in listing and "Every team policy" in listing
-    data = change_page_data(admin_client.get(change_url(everyone)))
+    data = admin_change_data(admin_client.get(change_url(everyone)))
     data["name"] = "Every team, renamed"
     assert admin_client.post(change_url(everyone), data).status_code == 302
     assert admin_client.post(ADD_URL, policy_post(name="Global", teams=[])).status_code == 302
@@ -441,29 +414,6 @@ def test_a_superuser_edits_every_policy_and_may_leave_teams_empty(admin_client: 
 
 
 # Recompute: a saved or deleted policy moves the clocks of the open tickets it governs, in the background.
-
-
-def new_ticket(account: Any, sender: str = "cust-1") -> Ticket:
-    """A ticket made the way platforms make them: a signed webhook delivery."""
-    body = delivery_body(sender_id=sender)
-    response = Client().post(
-        f"/webhooks/api/{account.pk}/",
-        data=body,
-        content_type="application/json",
-        headers=signed_headers(account.secret, body),
-    )
-    assert response.status_code == 200, response.content
-    return Ticket.objects.get(number=response.json()["tickets"][0])
-
-
-def wait_for(condition: Any, *, what: str, timeout: float = 30.0) -> None:
-    """Poll the database until `condition()` holds: a Celery worker process recomputes in the production pass."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"{what} did not happen within {timeout} s")
 
 
 def first_response_clock(ticket: Ticket) -> SlaClock:
@@ -475,15 +425,15 @@ def test_saving_a_changed_target_retargets_the_running_clocks_of_open_tickets(
     task_runner: str, admin_client: Client, account_a: Any, account_b: Any, team_a: Any
 ) -> None:
     policy = make_policy("Team A", teams=[team_a], targets=[(NORMAL, FIRST, timedelta(hours=4))])
-    governed = [new_ticket(account_a, "cust-1"), new_ticket(account_a, "cust-2")]
-    other_team = new_ticket(account_b, "cust-3")
+    governed = [webhook_ticket(account_a, sender="cust-1"), webhook_ticket(account_a, sender="cust-2")]
+    other_team = webhook_ticket(account_b, sender="cust-3")
     assert first_response_clock(governed[0]).target == timedelta(hours=4)
-    data = change_page_data(admin_client.get(change_url(policy)))
+    data = admin_change_data(admin_client.get(change_url(policy)))
     data[f"{target_rows(data)[0]}-duration"] = "2h"
     response = admin_client.post(change_url(policy), data, follow=True)
     assert "SLA clocks of 2 open tickets are being recomputed in the background." in page_text(response)
     for ticket in governed:
-        wait_for(lambda t=ticket: first_response_clock(t).target == timedelta(hours=2), what="the recompute")
+        wait_until(lambda t=ticket: first_response_clock(t).target == timedelta(hours=2), what="the recompute")
         clock = first_response_clock(ticket)
         assert clock.due_at == clock.started_at + timedelta(hours=2)  # calendar time: every hour counts
         event = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA).latest("id")
@@ -494,8 +444,8 @@ def test_saving_a_changed_target_retargets_the_running_clocks_of_open_tickets(
 @pytest.mark.django_db(transaction=True)
 def test_saving_a_policy_unchanged_recomputes_nothing(task_runner: str, admin_client: Client, account_a: Any) -> None:
     policy = make_policy("Everyone", targets=[(NORMAL, FIRST, timedelta(hours=4))])
-    new_ticket(account_a)
-    data = change_page_data(admin_client.get(change_url(policy)))
+    webhook_ticket(account_a)
+    data = admin_change_data(admin_client.get(change_url(policy)))
     response = admin_client.post(change_url(policy), data, follow=True)
     assert response.redirect_chain, page_text(response)
     assert "recomputed" not in page_text(response) and "No open ticket" not in page_text(response)
@@ -506,9 +456,9 @@ def test_deleting_a_policy_recomputes_the_tickets_it_governed(
     task_runner: str, admin_client: Client, account_a: Any
 ) -> None:
     policy = make_policy("Everyone", targets=[(NORMAL, FIRST, timedelta(hours=4))])
-    ticket = new_ticket(account_a)
+    ticket = webhook_ticket(account_a)
     assert TicketSla.objects.get(ticket=ticket).policy == policy
     response = admin_client.post(f"/admin/policies/slapolicy/{policy.pk}/delete/", {"post": "yes"}, follow=True)
     assert "SLA clocks of 1 open ticket are being recomputed in the background." in page_text(response)
-    wait_for(lambda: TicketSla.objects.get(ticket=ticket).policy_name == "", what="the recompute")
+    wait_until(lambda: TicketSla.objects.get(ticket=ticket).policy_name == "", what="the recompute")
     assert not SlaClock.objects.filter(ticket=ticket).exists()  # no policy, no target: the running clock goes

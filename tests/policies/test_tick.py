@@ -5,7 +5,6 @@ every second and a real worker runs it. Either way a clock that passes its due i
 a "sla" ticket event tells the browsers.
 """
 
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -13,20 +12,10 @@ import pytest
 
 from policies.models import SlaClock, SlaPolicy, SlaTarget
 from policies.tasks import sla_tick
-from tests.support import post_signed
+from tests.support import post_signed, wait_until, webhook_ticket
 from tickets.models import EventKind, Priority, TicketEvent
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _wait_for(check: Any, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("not within the deadline")
 
 
 def test_a_clock_past_its_due_instant_is_breached_by_the_tick(
@@ -37,20 +26,22 @@ def test_a_clock_past_its_due_instant_is_breached_by_the_tick(
         policy=quick, priority=Priority.NORMAL, kind="first_response", duration=timedelta(seconds=1)
     )
     post_signed(live_server_url, account_a, sender_id=f"tick-{sla_ticker}")
-    row = _wait_for(lambda: SlaClock.objects.filter(kind="first_response", state="breached").first())
+    row = wait_until(
+        lambda: SlaClock.objects.filter(kind="first_response", state="breached").first(), what="the breach"
+    )
     assert row.breached_at == row.due_at and row.next_check_at is None
-    event = _wait_for(lambda: TicketEvent.objects.filter(ticket_id=row.ticket_id, kind=EventKind.SLA).first())
+    event = wait_until(
+        lambda: TicketEvent.objects.filter(ticket_id=row.ticket_id, kind=EventKind.SLA).first(), what="the event"
+    )
     assert event.data == {"clock": "first_response", "cycle": 1, "state": "breached"}
 
 
 def test_the_tick_task_records_what_is_due(task_runner: str, client: Any, account_a: Any) -> None:
-    from tests.policies.test_clocks_http import webhook
-
     quick = SlaPolicy.objects.create(name="Quick")
     SlaTarget.objects.create(
         policy=quick, priority=Priority.NORMAL, kind="first_response", duration=timedelta(microseconds=1)
     )
-    ticket = webhook(client, account_a, sender="tick-task")
+    ticket = webhook_ticket(account_a, sender="tick-task", client=client)
     sla_tick.delay()
-    row = _wait_for(lambda: SlaClock.objects.filter(ticket=ticket, state="breached").first())
+    row = wait_until(lambda: SlaClock.objects.filter(ticket=ticket, state="breached").first(), what="the breach")
     assert row.kind == "first_response"

@@ -1,37 +1,59 @@
 """Lists hold a constant number of queries, whatever the number of rows (STYLE.md rule 5)."""
 
+import itertools
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
-from tests.factories import (
-    ChannelAccountFactory,
-    ContactIdentityFactory,
-    MessageFactory,
-    TicketFactory,
-    UserFactory,
-)
+from policies.models import SlaPolicy, SlaTarget, TargetKind
+from tests.factories import ChannelAccountFactory, MessageFactory, UserFactory
+from tickets.models import Priority, Status
+from tickets.services.tickets import ticket_for_inbound, ticket_status_set
 
 pytestmark = pytest.mark.django_db
 
+_senders = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def sla_policy(db: None) -> SlaPolicy:
+    """A policy for every ticket, so each row and page shows SLA clocks (running, and paused)."""
+    policy = SlaPolicy.objects.create(name="Standard")
+    for kind, hours in ((TargetKind.FIRST_RESPONSE, 1), (TargetKind.RESOLUTION, 8)):
+        SlaTarget.objects.create(policy=policy, priority=Priority.NORMAL, kind=kind, duration=timedelta(hours=hours))
+    return policy
+
 
 def make_tickets(count: int, *, team: Any, assignee: Any) -> list[Any]:
+    """Tickets opened as a customer's message opens them (their SLA clocks start); every third one pending."""
     account = ChannelAccountFactory(team=team)
-    return [
-        TicketFactory(
-            team=team, identity=ContactIdentityFactory(channel_account=account), assignee=assignee if i % 2 else None
+    tickets = []
+    for i in range(count):
+        now = timezone.now()
+        sender = f"sender-{next(_senders)}"
+        ticket, _created = ticket_for_inbound(
+            account=account, sender_id=sender, sender_name=sender, subject="Hi", now=now
         )
-        for i in range(count)
-    ]
+        if i % 2:
+            ticket.assignee = assignee
+            ticket.save(update_fields=["assignee"])
+        if i % 3 == 2:
+            ticket_status_set(ticket=ticket, status=Status.PENDING, now=now)
+        tickets.append(ticket)
+    return tickets
 
 
 def queries_for(client: Client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = client.get(url)
     assert response.status_code == 200, url
+    if not url.startswith("/admin/"):
+        assert b'class="sla-countdown"' in response.content, "the rows show their SLA countdowns"
     return len(captured)
 
 
@@ -43,8 +65,8 @@ def test_inbox_queries_do_not_grow_with_tickets(agent_a: Any, team_a: Any, setti
     few = queries_for(client, "/inbox/")
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, "/inbox/")
-    # session, user, teams, count, page, newest event id
-    assert few == many == 6
+    # session, user, teams, count, page, newest event id, the page's live SLA clocks
+    assert few == many == 7
 
 
 def test_ticket_page_queries_do_not_grow_with_tickets_or_messages(agent_a: Any, team_a: Any) -> None:
@@ -60,8 +82,8 @@ def test_ticket_page_queries_do_not_grow_with_tickets_or_messages(agent_a: Any, 
         MessageFactory(ticket=ticket, direction="out" if i % 2 else "in", author=UserFactory() if i % 2 else None)
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, f"/tickets/{ticket.number}/")
-    # session, user, teams, ticket, messages with authors, newest event id
-    assert few == many == 6
+    # session, user, teams, ticket, messages with authors, newest event id, SLA policy, SLA clocks
+    assert few == many == 8
 
 
 @pytest.mark.parametrize(

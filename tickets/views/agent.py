@@ -6,8 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from policies.countdowns import countdowns_for, ticket_sla_panel
 from tickets.models import Ticket
 from tickets.selectors import inbox_tickets, latest_event_id, ticket_thread, visible_tickets
 from tickets.services.messages import message_reply
@@ -22,6 +24,11 @@ def _visible_ticket(request: HttpRequest, number: int) -> Ticket:
     return get_object_or_404(tickets, number=number)
 
 
+def _live_context(ticket: Ticket) -> dict[str, object]:
+    """What the live part of a ticket's page shows (tickets/_ticket_live.html)."""
+    return {"ticket": ticket, "thread": ticket_thread(ticket), "sla": ticket_sla_panel(ticket, now=timezone.now())}
+
+
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -33,7 +40,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
     # The newest event id is read before the rows: an event committed in between is then replayed, not lost.
     last_event_id = latest_event_id()
     page = Paginator(inbox_tickets(request.user), settings.HELPDESK_INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"page": page, "last_event_id": last_event_id}
+    countdowns = countdowns_for([ticket.pk for ticket in page], now=timezone.now())
+    rows = [(ticket, countdowns.get(ticket.pk)) for ticket in page]
+    context = {"page": page, "rows": rows, "last_event_id": last_event_id}
     return render(request, "tickets/inbox.html", context)
 
 
@@ -42,25 +51,26 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def inbox_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """One inbox row, fetched by the live client when an event names the ticket."""
     ticket = get_object_or_404(inbox_tickets(request.user), pk=ticket_id)
-    return render(request, "tickets/_inbox_row.html", {"ticket": ticket})
+    countdown = countdowns_for([ticket.pk], now=timezone.now()).get(ticket.pk)
+    return render(request, "tickets/_inbox_row.html", {"ticket": ticket, "countdown": countdown})
 
 
 @require_GET
 @login_required
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
-    """A ticket's page: the thread and the reply box."""
+    """A ticket's page: its SLA, the thread and the reply box."""
     last_event_id = latest_event_id()  # before the ticket, as in the inbox
     ticket = _visible_ticket(request, number)
-    context = {"ticket": ticket, "thread": ticket_thread(ticket), "form": ReplyForm(), "last_event_id": last_event_id}
+    context = {**_live_context(ticket), "form": ReplyForm(), "last_event_id": last_event_id}
     return render(request, "tickets/ticket.html", context)
 
 
 @require_GET
 @login_required
 def ticket_thread_partial(request: HttpRequest, number: int) -> HttpResponse:
-    """The thread and header of a ticket, re-fetched by the live client after an event on it."""
+    """The header, SLA panel and thread of a ticket, re-fetched by the live client after an event on it."""
     ticket = _visible_ticket(request, number)
-    return render(request, "tickets/_ticket_live.html", {"ticket": ticket, "thread": ticket_thread(ticket)})
+    return render(request, "tickets/_ticket_live.html", _live_context(ticket))
 
 
 @require_POST

@@ -53,17 +53,31 @@
     });
   }
 
+  // Events that change how a row looks but are not new activity: the row is redrawn where it stands.
+  const IN_PLACE_KINDS = new Set(["sla"]);
   const pending = new Map();
-  // Several events about one ticket in a burst need one fetch, not one each.
-  function once(key, fn) {
-    if (pending.has(key)) return;
-    pending.set(key, setTimeout(function () { pending.delete(key); fn(); }, 30));
+  // Several events about one ticket in a burst need one fetch, not one each. The fetch moves the row to
+  // the top if any event of the burst was new activity.
+  function once(key, move, fn) {
+    const queued = pending.get(key);
+    if (queued) { queued.move = queued.move || move; return; }
+    const entry = { move: move };
+    pending.set(key, entry);
+    setTimeout(function () { pending.delete(key); fn(entry.move); }, 30);
   }
 
   function handle(frame) {
     const page = body.dataset.page;
-    if (page === "inbox") once("row-" + frame.ticket.id, function () { refreshRow(frame.ticket.id); });
-    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId) once("thread", refreshTicket);
+    const move = !IN_PLACE_KINDS.has(frame.kind);
+    if (page === "inbox") {
+      once("row-" + frame.ticket.id, move, function (moveRow) { refreshRow(frame.ticket.id, moveRow); });
+    }
+    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId) once("thread", true, refreshTicket);
+  }
+
+  function swapped(element) {
+    // countdown.js redraws the countdowns of what came in.
+    document.dispatchEvent(new CustomEvent("helpdesk:swapped", { detail: { element: element } }));
   }
 
   async function fetchHtml(url) {
@@ -74,17 +88,23 @@
     return template.content.firstElementChild;
   }
 
-  async function refreshRow(ticketId) {
+  async function refreshRow(ticketId, move) {
     const row = await fetchHtml(body.dataset.rowUrl.replace("/0/", "/" + ticketId + "/"));
     if (!row) return;
     const existing = document.getElementById(row.id);
     const rows = document.getElementById("inbox-rows");
+    if (!move) {
+      // Not new activity (an SLA clock changed): redraw the row where it is; a row not shown stays away.
+      if (existing) { existing.replaceWith(row); swapped(row); }
+      return;
+    }
     if (existing) existing.remove();
     else if (body.dataset.firstPage !== "1") return; // a new ticket belongs on the first page only
     const empty = document.getElementById("inbox-empty");
     if (empty) empty.remove();
     rows.prepend(row); // newest activity first
     row.classList.add("fresh");
+    swapped(row);
   }
 
   async function refreshTicket() {
@@ -93,6 +113,7 @@
     if (live && current) {
       current.replaceWith(live);
       if (window.htmx) htmx.process(live);
+      swapped(live);
     }
   }
 
