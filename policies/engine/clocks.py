@@ -12,7 +12,7 @@ so callers can replay events without guarding each one.
 """
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from policies.engine.business_time import add_business, business_between
@@ -82,7 +82,8 @@ class Clock:
 def add(calendar: CalendarSpec | None, start: datetime, duration: timedelta) -> datetime:
     """`start` plus `duration` of business time (of elapsed time when there is no calendar)."""
     if calendar is None:
-        return start + duration
+        # In UTC: arithmetic on a zone-aware local time would be wall-clock, an hour off across a DST change.
+        return start.astimezone(UTC) + duration
     return add_business(calendar, start, duration)
 
 
@@ -91,7 +92,7 @@ def between(calendar: CalendarSpec | None, start: datetime, end: datetime) -> ti
     if end <= start:
         return ZERO
     if calendar is None:
-        return end - start
+        return end.astimezone(UTC) - start.astimezone(UTC)
     return business_between(calendar, start, end)
 
 
@@ -154,11 +155,24 @@ def reopen(clock: Clock, *, now: datetime, calendar: CalendarSpec | None) -> Clo
     return _arm(replace(clock, stopped_at=None, running_since=now), calendar)
 
 
+def settle(clock: Clock, *, now: datetime, calendar: CalendarSpec | None) -> Clock:
+    """Fold the time a running clock has used up to `now`, measured in `calendar`, into its `elapsed`.
+
+    Before a clock moves to another calendar (the ticket now follows a policy with other hours), the time
+    it ran so far must be measured in the calendar it ran on; `retarget` then counts the rest in the new one.
+    """
+    clock = observe(clock, now)
+    if not clock.running or clock.running_since is None:
+        return clock
+    return replace(clock, elapsed=elapsed_at(clock, now, calendar), running_since=now)
+
+
 def retarget(clock: Clock, *, target: timedelta, now: datetime, calendar: CalendarSpec | None) -> Clock:
     """Apply a new target (or calendar) to the business time already used; met or breached clocks keep theirs.
 
-    A running clock that has already used more than its new target is breached at once. Its due instant is
-    counted back from `now` in business time, so it says roughly when the new target ran out.
+    A running clock that has already used more than its new target is breached at once; its due instant is
+    counted back from `now` in business time, so it says roughly when the new target ran out. A paused one
+    is breached at `now`. To change calendars, `settle` the clock in the old one first.
     """
     clock = observe(clock, now)
     if clock.stopped_at is not None or clock.breached_at is not None:
@@ -169,6 +183,29 @@ def retarget(clock: Clock, *, target: timedelta, now: datetime, calendar: Calend
     used = elapsed_at(clock, now, calendar)
     armed = _arm(replace(clock, target=target, elapsed=used, running_since=now), calendar)
     return observe(armed, now)
+
+
+# Ticket statuses, as the resolution clock reads them.
+PENDING, SOLVED, CLOSED = "pending", "solved", "closed"
+
+
+def on_status(clock: Clock, *, before: str, after: str, now: datetime, calendar: CalendarSpec | None) -> Clock:
+    """The resolution clock after a ticket's status moved from `before` to `after` at `now`.
+
+    Solved or closed stops it; leaving solved runs it again with the time used; pending pauses it and
+    leaving pending resumes it. A closed ticket never reopens (a new message opens a new ticket).
+    """
+    if after in (SOLVED, CLOSED):
+        return stop(clock, now=now, calendar=calendar)
+    if before == CLOSED:
+        return clock
+    if before == SOLVED:
+        clock = reopen(clock, now=now, calendar=calendar)
+    if after == PENDING:
+        return pause(clock, now=now, calendar=calendar)
+    if before == PENDING:
+        return resume(clock, now=now, calendar=calendar)
+    return clock
 
 
 def _arm(clock: Clock, calendar: CalendarSpec | None) -> Clock:

@@ -10,7 +10,7 @@
 `clocks_check` is the tick: it records the breaches whose moment has come and tells the browsers.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 
@@ -27,6 +27,15 @@ _MATCHED_FIELDS = {"priority", "team", "tags"}
 
 def clocks_on_ticket_event(event: TicketEvent) -> None:
     """Move the ticket's SLA clocks for one ticket event; runs inside the event's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        # Services record events in their transaction; this guard only serves a caller that did not.
+        with transaction.atomic():
+            _move_clocks(event)
+        return
+    _move_clocks(event)
+
+
+def _move_clocks(event: TicketEvent) -> None:
     ticket, now = event.ticket, event.created_at
     if event.kind == EventKind.CREATED:
         sla_apply(ticket=ticket, now=now, created=True)
@@ -54,7 +63,11 @@ def _agent_replied(event: TicketEvent, now: datetime) -> None:
     if governing is None:
         return
     sla, calendar = governing
-    for row in SlaClock.objects.filter(ticket_id=event.ticket_id, kind__in=RESPONSE_KINDS, stopped_at__isnull=True):
+    # Locked, as the tick locks them: a breach it records and this stop never overwrite each other.
+    live = SlaClock.objects.select_for_update().filter(
+        ticket_id=event.ticket_id, kind__in=RESPONSE_KINDS, stopped_at__isnull=True
+    )
+    for row in live:
         clock_save(row, engine.stop(row.to_clock(), now=now, calendar=calendar))
     if sla.responded_at is None:
         sla.responded_at = now
@@ -76,11 +89,7 @@ def _customer_wrote(event: TicketEvent, now: datetime) -> None:
     )
     if any(stopped_at is None for _cycle, stopped_at in cycles):
         return  # the customer is already waiting for an answer; this message joins that wait
-    target = (
-        SlaTarget.objects.filter(policy=sla.policy, priority=event.ticket.priority, kind=TargetKind.NEXT_RESPONSE)
-        .values_list("duration", flat=True)
-        .first()
-    )
+    target = _target(sla, event.ticket.priority, TargetKind.NEXT_RESPONSE)
     if target is None:
         return
     clock = engine.start(target=target, now=now, calendar=calendar)
@@ -95,7 +104,7 @@ def _status_changed(event: TicketEvent, now: datetime) -> None:
     sla, calendar = governing
     before, after = event.data.get("from"), event.data.get("to")
     if after in (Status.SOLVED, Status.CLOSED):
-        for row in SlaClock.objects.filter(ticket_id=event.ticket_id, stopped_at__isnull=True):
+        for row in SlaClock.objects.select_for_update().filter(ticket_id=event.ticket_id, stopped_at__isnull=True):
             clock_save(row, engine.stop(row.to_clock(), now=now, calendar=calendar))
         if sla.responded_at is None:
             # Solving ends the wait for a first answer; a later customer message starts a next response.
@@ -103,18 +112,30 @@ def _status_changed(event: TicketEvent, now: datetime) -> None:
             sla.save(update_fields=["responded_at"])
         return
     resolution = (
-        SlaClock.objects.filter(ticket_id=event.ticket_id, kind=TargetKind.RESOLUTION).order_by("-cycle").first()
+        SlaClock.objects.select_for_update()
+        .filter(ticket_id=event.ticket_id, kind=TargetKind.RESOLUTION)
+        .order_by("-cycle")
+        .first()
     )
     if resolution is None:
         return
-    clock = resolution.to_clock()
-    if before == Status.SOLVED:
-        clock = engine.reopen(clock, now=now, calendar=calendar)
-    if after == Status.PENDING:
-        clock = engine.pause(clock, now=now, calendar=calendar)
-    elif before == Status.PENDING:
-        clock = engine.resume(clock, now=now, calendar=calendar)
+    clock = engine.on_status(resolution.to_clock(), before=str(before), after=str(after), now=now, calendar=calendar)
+    if before == Status.SOLVED and clock.stopped_at is None:
+        # While it was solved, the policy or its targets may have changed: the reopened clock takes today's.
+        target = _target(sla, event.ticket.priority, TargetKind.RESOLUTION)
+        if target is None:
+            clock = engine.stop(clock, now=now, calendar=calendar)  # no resolution target any more
+        else:
+            clock = engine.retarget(clock, target=target, now=now, calendar=calendar)
     clock_save(resolution, clock)
+
+
+def _target(sla: TicketSla, priority: int, kind: str) -> timedelta | None:
+    """The duration of the `kind` target for `priority` under the ticket's policy, or None."""
+    if sla.policy is None:
+        return None
+    targets = SlaTarget.objects.filter(policy=sla.policy, priority=priority, kind=kind)
+    return targets.values_list("duration", flat=True).first()
 
 
 def clocks_check(*, now: datetime, limit: int = 500) -> int:

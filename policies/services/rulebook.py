@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from policies.engine.matching import PolicyRule
 from policies.models import BusinessCalendar, CalendarHoliday, OpeningInterval, SlaPolicy, SlaTarget
-from tickets.models import Counter
+from tickets.models import Counter, Tag, Team
 
 _VERSION = "sla-rules"
 
@@ -115,5 +115,9 @@ def connect_rule_signals() -> None:
             signal.connect(_changed, sender=model, dispatch_uid=f"sla-rules-{model.__name__}-{id(signal)}")
         for hours in (OpeningInterval, CalendarHoliday):
             signal.connect(_hours_changed, sender=hours, dispatch_uid=f"sla-hours-{hours.__name__}-{id(signal)}")
+        # Deleting a team or tag deletes its rows in the policies' choices without an m2m_changed signal.
+        for chosen in (Team, Tag):
+            if signal is post_delete:
+                signal.connect(_changed, sender=chosen, dispatch_uid=f"sla-rules-{chosen.__name__}-deleted")
     for through in (SlaPolicy.teams.through, SlaPolicy.tags.through):
         m2m_changed.connect(_changed, sender=through, dispatch_uid=f"sla-rules-{through.__name__}")

@@ -4,11 +4,12 @@
 changes of priority, team or tags, and recomputes after a policy or calendar edit all call it.
 """
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from policies.engine import clocks as engine
@@ -16,8 +17,10 @@ from policies.engine.calendar import CalendarSpec
 from policies.engine.matching import TicketFacts, policy_match
 from policies.models import BusinessCalendar, SlaClock, SlaPolicy, TargetKind, TicketSla
 from policies.services.rulebook import BookEntry, rulebook
-from tickets.models import ChannelKind, EventKind, Priority, Status, Ticket, TicketEvent
+from tickets.models import ChannelKind, Direction, EventKind, Priority, Status, Ticket, TicketEvent
 from tickets.services.audit import ticket_event_record
+
+logger = logging.getLogger(__name__)
 
 # Tickets whose clocks may still change: a solved ticket's resolution clock is stopped until it reopens.
 LIVE_STATUSES = (Status.OPEN, Status.PENDING)
@@ -70,9 +73,12 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     if created:
         # A new ticket with no policy still gets its row: the page says that no policy matched.
         return _first_clocks(ticket, entry, match.reasons if match else (), now=now)
-    sla = TicketSla.objects.filter(ticket=ticket).first()
+    sla = TicketSla.objects.select_related("policy__calendar").filter(ticket=ticket).first()
     if sla is None:
-        sla = TicketSla(ticket=ticket, matched_at=now)
+        # A ticket from before SLAs, or whose row was lost: its history says whether it was answered.
+        sla = TicketSla(ticket=ticket, matched_at=now, responded_at=_responded_at(ticket))
+    # The time clocks used so far is measured in the calendar they ran on.
+    used_calendar = calendar_spec(sla.policy.calendar) if sla.policy else None
     if sla.policy_id != (policy.pk if policy else None) or sla._state.adding:
         sla.matched_at = now
     sla.policy = policy
@@ -81,17 +87,19 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     sla.save()
     targets = entry.targets_for(ticket.priority) if entry else {}
     calendar = calendar_spec(policy.calendar) if policy else None
-    history = list(SlaClock.objects.filter(ticket=ticket))
+    history = list(SlaClock.objects.select_for_update().filter(ticket=ticket))
     live = {row.kind: row for row in history if row.stopped_at is None}
     for kind, row in live.items():
+        clock = engine.settle(row.to_clock(), now=now, calendar=used_calendar)
         if kind in targets:
-            clock_save(row, engine.retarget(row.to_clock(), target=targets[kind], now=now, calendar=calendar))
+            clock_save(row, engine.retarget(clock, target=targets[kind], now=now, calendar=calendar))
         elif row.breached_at is not None:
-            clock_save(row, engine.stop(row.to_clock(), now=now, calendar=calendar))
+            clock_save(row, engine.stop(clock, now=now, calendar=calendar))
         else:
             row.delete()
     had = {row.kind for row in history}
-    if TargetKind.FIRST_RESPONSE in targets and TargetKind.FIRST_RESPONSE not in had and sla.responded_at is None:
+    unanswered = sla.responded_at is None and ticket.status in LIVE_STATUSES
+    if TargetKind.FIRST_RESPONSE in targets and TargetKind.FIRST_RESPONSE not in had and unanswered:
         clock = engine.start(target=targets[TargetKind.FIRST_RESPONSE], now=ticket.created_at, calendar=calendar)
         clock = engine.retarget(clock, target=clock.target, now=now, calendar=calendar)
         clock_create(ticket=ticket, kind=TargetKind.FIRST_RESPONSE, clock=clock)
@@ -105,24 +113,35 @@ def sla_recompute(*, ticket_ids: Iterable[int], now: datetime, reason: str) -> i
     """Re-match and retarget each open ticket in `ticket_ids` (after a policy or calendar edit); how many."""
     done = 0
     for ticket_id in ticket_ids:
-        with transaction.atomic():
-            ticket = (
-                Ticket.objects.select_for_update(of=("self",))
-                .select_related("team", "identity__channel_account")
-                .filter(pk=ticket_id, status__in=LIVE_STATUSES)
-                .first()
-            )
-            if ticket is None:
-                continue
-            sla = sla_apply(ticket=ticket, now=now)
-            ticket_event_record(
-                ticket=ticket,
-                kind=EventKind.SLA,
-                now=now,
-                data={"recomputed": reason, "policy": sla.policy_name},
-            )
-            done += 1
+        try:
+            done += _recompute_one(ticket_id, now=now, reason=reason)
+        except DatabaseError:
+            # One ticket (a deadlock, a lock timeout) must not cost the rest of the batch; the next edit or
+            # event on it recomputes it again.
+            logger.exception("SLA recompute of ticket %s failed", ticket_id)
     return done
+
+
+def _recompute_one(ticket_id: int, *, now: datetime, reason: str) -> int:
+    with transaction.atomic():
+        # FOR NO KEY UPDATE: the tick inserts events for this ticket meanwhile (a foreign-key share lock on
+        # it), which a plain FOR UPDATE would block, and a deadlock with the tick's clock locks would follow.
+        ticket = (
+            Ticket.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("team", "identity__channel_account")
+            .filter(pk=ticket_id, status__in=LIVE_STATUSES)
+            .first()
+        )
+        if ticket is None:
+            return 0
+        sla = sla_apply(ticket=ticket, now=now)
+        ticket_event_record(
+            ticket=ticket,
+            kind=EventKind.SLA,
+            now=now,
+            data={"recomputed": reason, "policy": sla.policy_name},
+        )
+        return 1
 
 
 def tickets_to_recompute(*, policies: Iterable[SlaPolicy], calendar: BusinessCalendar | None = None) -> list[int]:
@@ -176,16 +195,21 @@ def _first_clocks(ticket: Ticket, entry: BookEntry | None, reasons: Iterable[str
 def _resolution_replayed(
     ticket: Ticket, target: timedelta, *, now: datetime, calendar: CalendarSpec | None
 ) -> engine.Clock:
-    """A resolution clock from the ticket's creation, paused over its pending stretches so far."""
+    """A resolution clock from the ticket's creation, replaying its status changes so far (pending, solved)."""
     clock = engine.start(target=target, now=ticket.created_at, calendar=calendar)
     if ticket.created_at < now:
         statuses = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.STATUS).order_by("id")
         for event in statuses.only("created_at", "data"):
-            if event.data.get("to") == Status.PENDING:
-                clock = engine.pause(clock, now=event.created_at, calendar=calendar)
-            elif event.data.get("from") == Status.PENDING:
-                clock = engine.resume(clock, now=event.created_at, calendar=calendar)
+            before, after = str(event.data.get("from")), str(event.data.get("to"))
+            clock = engine.on_status(clock, before=before, after=after, now=event.created_at, calendar=calendar)
     return engine.retarget(clock, target=target, now=now, calendar=calendar)
+
+
+def _responded_at(ticket: Ticket) -> datetime | None:
+    """When the first-response phase of an existing ticket ended: its first agent reply, or its first solve."""
+    first_reply = ticket.messages.filter(direction=Direction.OUT).order_by("sent_at").values_list("sent_at", flat=True)
+    replied = first_reply.first()
+    return min((at for at in (replied, ticket.solved_at) if at is not None), default=None)
 
 
 def clock_create(*, ticket: Ticket, kind: str, clock: engine.Clock, cycle: int = 1) -> SlaClock:

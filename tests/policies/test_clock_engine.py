@@ -116,3 +116,33 @@ def test_state_at_counts_a_breach_no_tick_has_recorded() -> None:
     assert clock.state_at(MONDAY_9 + 30 * MINUTE) == ClockState.RUNNING
     assert clock.state_at(MONDAY_10 + MINUTE) == ClockState.BREACHED
     assert engine.remaining_at(clock, MONDAY_10 + MINUTE, OFFICE) == -MINUTE
+
+
+def test_settling_measures_the_time_used_in_the_old_calendar_before_a_new_one_counts_the_rest() -> None:
+    friday_18 = local(LONDON, 2026, 11, 20, 18)
+    around_the_clock = engine.start(target=24 * HOUR, now=friday_18, calendar=None)
+    saturday_noon = friday_18 + 18 * HOUR
+    settled = engine.settle(around_the_clock, now=saturday_noon, calendar=None)
+    assert settled.elapsed == 18 * HOUR
+    moved = engine.retarget(settled, target=24 * HOUR, now=saturday_noon, calendar=OFFICE)
+    # 6 hours left, in office hours: Monday 09:00 to 15:00.
+    assert moved.elapsed == 18 * HOUR and moved.due_at == local(LONDON, 2026, 11, 23, 15)
+
+
+def test_calendar_time_is_real_time_across_a_clock_change() -> None:
+    # 2026-10-25: London goes back an hour at 02:00. Four real hours from midnight is 03:00 local.
+    midnight = local(LONDON, 2026, 10, 25, 0)
+    assert engine.add(None, midnight, 4 * HOUR) == local(LONDON, 2026, 10, 25, 3)
+    assert engine.between(None, midnight, local(LONDON, 2026, 10, 25, 3)) == 4 * HOUR
+
+
+def test_a_status_change_moves_the_resolution_clock_as_the_rules_say() -> None:
+    clock = engine.start(target=8 * HOUR, now=MONDAY_9, calendar=OFFICE)
+    pending = engine.on_status(clock, before="open", after="pending", now=MONDAY_10, calendar=OFFICE)
+    assert pending.state == ClockState.PAUSED
+    solved = engine.on_status(pending, before="pending", after="solved", now=MONDAY_10 + HOUR, calendar=OFFICE)
+    assert solved.state == ClockState.MET and solved.elapsed == HOUR
+    reopened = engine.on_status(solved, before="solved", after="open", now=MONDAY_10 + 2 * HOUR, calendar=OFFICE)
+    assert reopened.running and reopened.elapsed == HOUR
+    closed = engine.on_status(reopened, before="open", after="closed", now=MONDAY_10 + 3 * HOUR, calendar=OFFICE)
+    assert engine.on_status(closed, before="closed", after="open", now=MONDAY_10 + 4 * HOUR, calendar=OFFICE) == closed

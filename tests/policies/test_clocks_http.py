@@ -284,3 +284,45 @@ def test_a_policy_added_later_starts_the_clocks_from_creation_without_the_pendin
     assert resolution.paused_total == came_back.created_at - went_pending.created_at
     assert clock(ticket, "first_response").elapsed == came_back.created_at - created
     assert ticket.events.filter(kind=EventKind.SLA, data__recomputed="test").exists()
+
+
+def test_a_reopened_ticket_takes_the_resolution_target_its_policy_has_now(
+    client: Client, admin_client: Client, account_a: Any, standard: Any
+) -> None:
+    ticket = webhook(client, account_a)
+    admin_edit(admin_client, ticket, status=Status.SOLVED)
+    SlaTarget.objects.filter(policy=standard, kind="resolution").update(duration=timedelta(microseconds=1))
+    webhook(client, account_a, text="Still broken")
+    reopened = clock(ticket, "resolution")
+    assert reopened.target == timedelta(microseconds=1) and reopened.state == "breached"
+
+
+def test_a_new_calendar_counts_only_the_rest_of_the_target(
+    client: Client, admin_client: Client, account_a: Any, standard: Any
+) -> None:
+    ticket = webhook(client, account_a)
+    closed = BusinessCalendar.objects.create(name="Never open", time_zone="UTC")
+    OpeningInterval.objects.create(calendar=closed, weekday=0, start="00:00", end="00:01")
+    tagged = Tag.objects.create(name="slow")
+    slow = policy("Slow", position=1, tags=[tagged], calendar=closed)
+    targets(slow, first_response=1)
+    admin_edit(admin_client, ticket, tags=[str(tagged.pk)])
+    changed_at = event_time(ticket, EventKind.UPDATED)
+    first = clock(ticket, "first_response")
+    # Measured in calendar time (the old policy) up to the change, then in the new calendar.
+    assert first.elapsed == changed_at - first.started_at
+    assert first.due_at == add_business(closed.to_spec(), changed_at, H - first.elapsed)
+
+
+def test_a_ticket_from_before_slas_keeps_its_answer_when_a_policy_arrives(
+    client: Client, account_a: Any, agent_a: Any
+) -> None:
+    ticket = webhook(client, account_a)
+    agent_reply(agent_a, ticket)
+    TicketSla.objects.filter(ticket=ticket).delete()  # as if it were older than SLA policies
+    late = policy("Added later")
+    targets(late, first_response=1, resolution=8)
+    sla_recompute(ticket_ids=[ticket.pk], now=event_time(ticket, EventKind.MESSAGE_OUT), reason="test")
+    assert TicketSla.objects.get(ticket=ticket).responded_at is not None
+    assert not SlaClock.objects.filter(ticket=ticket, kind="first_response").exists()
+    assert clock(ticket, "resolution").state == "running"
