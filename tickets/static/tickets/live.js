@@ -102,9 +102,19 @@
     else if (body.dataset.firstPage !== "1") return; // a new ticket belongs on the first page only
     const empty = document.getElementById("inbox-empty");
     if (empty) empty.remove();
-    rows.prepend(row); // newest activity first
+    // Newest activity first. Fetches may come back out of order, so place the row by its own activity time
+    // rather than always on top: a slower answer about an older message must not jump above a newer one.
+    const at = activity(row);
+    const after = Array.from(rows.children).find(function (other) { return activity(other) <= at; });
+    rows.insertBefore(row, after || null);
     row.classList.add("fresh");
     swapped(row);
+  }
+
+  function activity(row) {
+    const time = row.querySelector("time[datetime]");
+    const at = time ? Date.parse(time.getAttribute("datetime")) : NaN;
+    return isNaN(at) ? -Infinity : at;
   }
 
   async function refreshTicket() {
