@@ -2,7 +2,6 @@
 which policy, and the background recompute of the open tickets a saved policy governs."""
 
 from collections.abc import Iterable
-from datetime import time as clock_time
 from datetime import timedelta
 from typing import Any
 
@@ -13,8 +12,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 
-from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPolicy, SlaTarget, TicketSla
+from policies.models import BusinessCalendar, SlaClock, SlaPolicy, TicketSla
 from tests.factories import UserFactory
+from tests.policies.policy_helpers import FIRST, HIGH, NORMAL, RESOLUTION, make_policy, page_text, preview_url
 from tests.support import admin_change_data, wait_until, webhook_ticket
 from tickets.models import EventKind, Priority, Tag, Ticket, TicketEvent
 
@@ -22,16 +22,10 @@ pytestmark = pytest.mark.django_db
 
 ADD_URL = "/admin/policies/slapolicy/add/"
 LIST_URL = "/admin/policies/slapolicy/"
-HIGH, NORMAL = Priority.HIGH.value, Priority.NORMAL.value
-FIRST, NEXT, RESOLUTION = "first_response", "next_response", "resolution"
 
 
 def change_url(policy: SlaPolicy) -> str:
     return f"/admin/policies/slapolicy/{policy.pk}/change/"
-
-
-def preview_url(policy: SlaPolicy) -> str:
-    return f"/admin/policies/slapolicy/{policy.pk}/preview/"
 
 
 def policy_post(
@@ -75,25 +69,6 @@ def policy_post(
 def target_rows(data: dict[str, Any]) -> list[str]:
     """The row prefixes of the targets inline in `data` ("targets-0", ...)."""
     return [f"targets-{index}" for index in range(int(data["targets-TOTAL_FORMS"]))]
-
-
-def page_text(response: Any) -> str:
-    return str(response.content.decode())
-
-
-def make_policy(
-    name: str = "Gold",
-    *,
-    calendar: BusinessCalendar | None = None,
-    teams: Iterable[Any] = (),
-    targets: Iterable[tuple[int, str, timedelta]] = ((HIGH, FIRST, timedelta(hours=4)),),
-    **fields: Any,
-) -> SlaPolicy:
-    policy = SlaPolicy.objects.create(name=name, calendar=calendar, **fields)
-    policy.teams.set(list(teams))
-    for priority, kind, duration in targets:
-        SlaTarget.objects.create(policy=policy, priority=priority, kind=kind, duration=duration)
-    return policy
 
 
 # Saving a policy.
@@ -222,87 +197,6 @@ def test_deleting_every_target_is_refused(admin_client: Client) -> None:
     assert response.status_code == 200
     assert "Add at least one target" in page_text(response)
     assert policy.targets.count() == 2
-
-
-# The preview of due instants.
-
-
-def preview(client: Client, policy: SlaPolicy, start: str | None, priority: int | str = HIGH) -> str:
-    query = {} if start is None else {"start": start, "priority": str(priority)}
-    response = client.get(preview_url(policy), query)
-    assert response.status_code == 200
-    return page_text(response)
-
-
-def test_the_preview_counts_business_hours_in_the_calendar_zone(admin_client: Client, office: BusinessCalendar) -> None:
-    policy = make_policy(
-        calendar=office,
-        targets=[
-            (HIGH, FIRST, timedelta(hours=2)),
-            (HIGH, RESOLUTION, timedelta(hours=8)),
-            (NORMAL, FIRST, timedelta(1)),
-        ],
-    )
-    empty = preview(admin_client, policy, None)
-    assert "Times are read and shown in Europe/London, the time zone of the calendar “Office”" in empty
-    winter = preview(admin_client, policy, "2026-11-27T16:00")  # a Friday; London is on GMT
-    assert "High tickets from Fri 2026-11-27 16:00 GMT (UTC+00:00)" in winter
-    assert "<td>First response</td><td>2h</td><td>Mon 2026-11-30 10:00 GMT (UTC+00:00)</td>" in winter
-    assert "<td>Resolution</td><td>8h</td><td>Mon 2026-11-30 16:00 GMT (UTC+00:00)</td>" in winter
-    assert "Next response" not in winter  # no such target for High
-    summer = preview(admin_client, policy, "2026-07-03 16:00")  # a Friday on BST
-    assert "Mon 2026-07-06 10:00 BST (UTC+01:00)" in summer
-    low = preview(admin_client, policy, "2026-07-03 16:00", priority=Priority.LOW)
-    assert "This policy has no target for Low tickets" in low
-
-
-def test_the_preview_of_a_calendar_time_policy_counts_every_hour_in_the_site_zone(admin_client: Client) -> None:
-    policy = make_policy(targets=[(HIGH, FIRST, timedelta(hours=2))])
-    page = preview(admin_client, policy, "2026-11-27 16:00")
-    assert "counts calendar time (it has no business calendar)" in page and "site" in page and "UTC." in page
-    assert "<td>First response</td><td>2h</td><td>Fri 2026-11-27 18:00 UTC (UTC+00:00)</td>" in page
-
-
-@pytest.mark.parametrize(
-    ("start", "priority", "message"),
-    [
-        ("next friday", HIGH, "“next friday” is not a date and time: write it like 2026-11-27 16:00."),
-        ("2026-02-30 10:00", HIGH, "is not a date and time"),
-        ("", HIGH, "Give a start date and time, like 2026-11-27 16:00."),
-        ("2026-11-27 16:00", "", "Choose a priority: each priority has its own targets."),
-        ("2026-11-27 16:00", "9", "Select a valid choice."),
-        (
-            "2027-03-28 01:30",
-            HIGH,
-            "2027-03-28 01:30 does not exist in Europe/London: that night the clocks go forward "
-            "(from UTC+00:00 to UTC+01:00) and skip it. Choose an earlier or a later time.",
-        ),
-        ("9999-12-31 23:00", HIGH, "The due instants cannot be computed from this start"),
-    ],
-)
-def test_the_preview_explains_what_it_cannot_read(
-    admin_client: Client, office: BusinessCalendar, start: str, priority: Any, message: str
-) -> None:
-    policy = make_policy(calendar=office, targets=[(HIGH, FIRST, timedelta(hours=2))])
-    page = preview(admin_client, policy, start, priority)
-    assert message in page
-    assert "due-times" not in page
-
-
-def test_a_repeated_local_time_is_read_as_its_first_occurrence_and_the_preview_says_so(
-    admin_client: Client,
-) -> None:
-    london = BusinessCalendar.objects.create(name="Night desk", time_zone="Europe/London")
-    for day in range(7):
-        OpeningInterval.objects.create(calendar=london, weekday=day, start=clock_time(0), end=None)  # 24/7
-    policy = make_policy(calendar=london, targets=[(HIGH, FIRST, timedelta(hours=1))])
-    page = preview(admin_client, policy, "2026-10-25 01:30")  # the clocks go back at 02:00 BST
-    assert (
-        "2026-10-25 01:30 happens twice in Europe/London: that night the clocks go back (from UTC+01:00 to "
-        "UTC+00:00). The first reading was used: Sun 2026-10-25 01:30 BST (UTC+01:00)."
-    ) in page
-    # One real hour later, the local clock reads 01:30 again.
-    assert "<td>First response</td><td>1h</td><td>Sun 2026-10-25 01:30 GMT (UTC+00:00)</td>" in page
 
 
 # Who may edit which policy.
