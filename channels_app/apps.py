@@ -10,4 +10,5 @@ class ChannelsAppConfig(AppConfig):
         from tickets import events
 
         events.subscribe(bus.ticket_event_publish_on_commit)
+        events.subscribe_notifications(bus.notifications_publish_on_commit)
         grants.connect_grant_signals()

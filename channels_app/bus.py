@@ -1,14 +1,16 @@
 """Turning committed ticket events into websocket frames for the groups allowed to see them."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from channels_app.groups import team_group, ticket_group
-from tickets.models import TicketEvent
+from channels_app.groups import team_group, ticket_group, user_group
+from tickets.models import Notification, TicketEvent
+from tickets.selectors import unread_notification_counts
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,35 @@ def ticket_event_publish_on_commit(event: TicketEvent) -> None:
     message = {"type": "ticket.event", "frame": event_frame(event)}
     groups = [team_group(event.ticket.team_id), ticket_group(event.ticket_id)]
     transaction.on_commit(lambda: publish(groups, message))
+
+
+def notification_frame(notification: Notification, unread: int) -> dict[str, Any]:
+    """The JSON frame an agent's browser receives for a notification to them, with their unread count."""
+    ticket = notification.ticket
+    return {
+        "type": "notification",
+        "id": notification.pk,
+        "kind": notification.kind,
+        "at": notification.created_at.isoformat(),
+        "text": notification.text,
+        "ticket": {"id": ticket.pk, "number": ticket.number, "subject": ticket.subject},
+        "unread": unread,
+    }
+
+
+def notifications_publish_on_commit(notifications: Sequence[Notification]) -> None:
+    """Subscriber to tickets.events: send each notification to its user's sockets once the transaction commits."""
+    if not notifications:
+        return
+    notifications = list(notifications)
+
+    def send() -> None:
+        unread = unread_notification_counts(n.user_id for n in notifications)
+        for notification in notifications:
+            frame = notification_frame(notification, unread.get(notification.user_id, 0))
+            publish([user_group(notification.user_id)], {"type": "notification.new", "frame": frame})
+
+    transaction.on_commit(send)
 
 
 def publish(groups: list[str], message: dict[str, Any]) -> None:

@@ -19,7 +19,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     """`/ws/agent/`: authenticated by the session; joins the groups `visible_tickets` allows.
 
     Client messages: {"type": "resume", "after": <event id>} sends the missed events after that id.
-    Server frames: {"type": "ticket.event", "id": ..., "kind": ..., "ticket": {...}, "data": {...}}.
+    Server frames: {"type": "ticket.event", "id": ..., "kind": ..., "ticket": {...}, "data": {...}}, and
+    {"type": "notification", "id": ..., "text": ..., "ticket": {...}, "unread": <count>} for the user's own.
     """
 
     async def connect(self) -> None:
@@ -75,6 +76,10 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         # the group refresh it triggers.
         if ticket["team_id"] in self.team_ids or ticket["id"] in self.ticket_ids:
             await self.send_json(frame)
+
+    async def notification_new(self, message: dict[str, Any]) -> None:
+        # Sent to this user's own group only, to the users who could see the ticket when it was sent.
+        await self.send_json(message["frame"])
 
     async def grants_changed(self, message: dict[str, Any]) -> None:
         await self._refresh_groups()

@@ -35,6 +35,17 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    """The number in `name`, or `default` when unset."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number") from exc
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     """The comma-separated list in `name`, or `default` when unset."""
     raw = os.environ.get(name)

@@ -8,7 +8,7 @@ production only sets variables (PostgreSQL, Redis, a real Celery worker). README
 import os
 from pathlib import Path
 
-from helpdesk.envconfig import env_bool, env_int, env_list, parse_database_url
+from helpdesk.envconfig import env_bool, env_float, env_int, env_list, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -134,13 +134,18 @@ CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "helpdes
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
-# SLA clocks: how often breaches are looked for. Celery beat runs the tick where there is a broker; the
-# embedded default runs it in a thread of the server process (HELPDESK_SLA_TICKER).
-HELPDESK_SLA_TICK_SECONDS = env_int("HELPDESK_SLA_TICK_SECONDS", 5)
+# The tick (SLA breaches, escalation levels). Where there is a broker, Celery beat sends policies.sla_tick
+# on the django-celery-beat schedule "policies: SLA and escalation tick" (every second; edit it in the
+# admin). The embedded default runs it in a thread of the server process (HELPDESK_SLA_TICKER), every
+# HELPDESK_SLA_TICK_SECONDS.
+HELPDESK_SLA_TICK_SECONDS = env_int("HELPDESK_SLA_TICK_SECONDS", 1)
 HELPDESK_SLA_TICKER = env_bool("HELPDESK_SLA_TICKER", CELERY_TASK_ALWAYS_EAGER)
-CELERY_BEAT_SCHEDULE = {
-    "sla-tick": {"task": "policies.sla_tick", "schedule": float(HELPDESK_SLA_TICK_SECONDS)},
-}
+
+# Escalation webhooks: per try timeout, tries before a call is given up, and the doubling backoff between.
+HELPDESK_WEBHOOK_TIMEOUT = env_int("HELPDESK_WEBHOOK_TIMEOUT", 10)
+HELPDESK_WEBHOOK_MAX_ATTEMPTS = env_int("HELPDESK_WEBHOOK_MAX_ATTEMPTS", 8)
+HELPDESK_WEBHOOK_BACKOFF_SECONDS = env_float("HELPDESK_WEBHOOK_BACKOFF_SECONDS", 30.0)
+HELPDESK_WEBHOOK_BACKOFF_MAX_SECONDS = env_float("HELPDESK_WEBHOOK_BACKOFF_MAX_SECONDS", 3600.0)
 
 # Inbound webhooks and outbound replies.
 HELPDESK_WEBHOOK_MAX_BYTES = env_int("HELPDESK_WEBHOOK_MAX_BYTES", 1024 * 1024)
@@ -148,6 +153,17 @@ HELPDESK_WEBHOOK_MAX_BYTES = env_int("HELPDESK_WEBHOOK_MAX_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HELPDESK_WEBHOOK_MAX_BYTES + 1024
 HELPDESK_OUTBOUND_TIMEOUT = env_int("HELPDESK_OUTBOUND_TIMEOUT", 10)
 HELPDESK_OUTBOUND_MAX_RETRIES = env_int("HELPDESK_OUTBOUND_MAX_RETRIES", 5)
+# Email (escalation notifications). The default prints mail to the server's console; production sets SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "build" / "mail"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
+# Where agents reach the helpdesk, for links in emails.
+HELPDESK_BASE_URL = os.environ.get("HELPDESK_BASE_URL", "http://127.0.0.1:8000")
 HELPDESK_INBOX_PAGE_SIZE = env_int("HELPDESK_INBOX_PAGE_SIZE", 50)
 
 if not DEBUG:

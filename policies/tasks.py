@@ -1,16 +1,42 @@
-"""Celery tasks of the policies app: the SLA tick, and recomputes after a policy or calendar edit."""
+"""Celery tasks of the policies app: the tick, webhook calls, and recomputes after a policy or calendar edit."""
+
+import time
 
 from celery import shared_task
 from django.utils import timezone
 
-from policies.services.clocks import clocks_check
 from policies.services.sla import sla_recompute
+from policies.services.tick import BATCH, clocks_check
+from policies.services.webhooks import webhook_call_attempt, webhook_calls_claim
+
+# A tick that finds more work than this keeps the rest for the next tick (one a second), so that a backlog
+# never holds one worker for long.
+TICK_BUDGET_SECONDS = 20.0
+
+
+def tick_once(*, budget: float = TICK_BUDGET_SECONDS) -> int:
+    """Run batches until nothing is due or the budget is spent; how many tickets were handled."""
+    handled, deadline = 0, time.monotonic() + budget
+    while True:
+        done = clocks_check(now=timezone.now())
+        handled += done
+        if done < BATCH or time.monotonic() > deadline:
+            return handled
 
 
 @shared_task(name="policies.sla_tick", ignore_result=True)
 def sla_tick() -> int:
-    """Record the SLA breaches whose moment has come (Celery beat runs this every few seconds)."""
-    return clocks_check(now=timezone.now())
+    """Record breaches and fire escalation levels that are due, then hand due webhook calls to the workers."""
+    handled = tick_once()
+    for call_id in webhook_calls_claim(now=timezone.now()):
+        webhook_attempt.delay(call_id)
+    return handled
+
+
+@shared_task(name="policies.webhook_attempt", ignore_result=True)
+def webhook_attempt(call_id: int) -> str:
+    """One try of an escalation's outbound webhook; a failed try is tried again by a later tick, with backoff."""
+    return webhook_call_attempt(call_id=call_id, now=timezone.now())
 
 
 @shared_task(name="policies.sla_recompute", acks_late=True, ignore_result=True)

@@ -1,13 +1,15 @@
 """Reads that carry a rule. `visible_tickets(user)` is the only place that decides who sees which ticket."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from tickets.models import (
     Message,
+    Notification,
     Team,
     TeamGroupObjectPermission,
     TeamUserObjectPermission,
@@ -60,6 +62,45 @@ def assignable_agents(user: User) -> QuerySet[AuthUser]:
         Q(is_superuser=True) | Q(id__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id")),
         is_active=True,
     ).distinct()
+
+
+def team_members(team_ids: Iterable[int]) -> QuerySet[AuthUser]:
+    """Active users who see the tickets of any of `team_ids` through a grant (directly or by a group)."""
+    team_ids = list(team_ids)
+    direct = TeamUserObjectPermission.objects.filter(
+        permission__codename=TEAM_PERMISSION, content_object_id__in=team_ids
+    )
+    via_group = TeamGroupObjectPermission.objects.filter(
+        permission__codename=TEAM_PERMISSION, content_object_id__in=team_ids
+    )
+    return AuthUser.objects.filter(
+        Q(id__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id")), is_active=True
+    ).distinct()
+
+
+def users_seeing_ticket(ticket: Ticket, user_ids: Iterable[int]) -> QuerySet[AuthUser]:
+    """Those of `user_ids` who may see `ticket` (the rule of visible_tickets, asked the other way round)."""
+    team = Q(content_object_id=ticket.team_id, permission__codename=TEAM_PERMISSION)
+    single = Q(content_object_id=ticket.pk, permission__codename=TICKET_PERMISSION)
+    return AuthUser.objects.filter(
+        Q(is_superuser=True)
+        | Q(id__in=TeamUserObjectPermission.objects.filter(team).values("user_id"))
+        | Q(groups__in=TeamGroupObjectPermission.objects.filter(team).values("group_id"))
+        | Q(id__in=TicketUserObjectPermission.objects.filter(single).values("user_id"))
+        | Q(groups__in=TicketGroupObjectPermission.objects.filter(single).values("group_id")),
+        id__in=list(user_ids),
+        is_active=True,
+    ).distinct()
+
+
+def unread_notification_counts(user_ids: Iterable[int]) -> dict[int, int]:
+    """How many unread notifications each of `user_ids` has (one query)."""
+    rows = (
+        Notification.objects.filter(user_id__in=list(user_ids), read_at__isnull=True)
+        .values("user_id")
+        .annotate(count=Count("id"))
+    )
+    return {row["user_id"]: row["count"] for row in rows}
 
 
 def granted_ticket_ids(user: AuthUser) -> QuerySet[Ticket, Any]:

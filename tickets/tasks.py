@@ -7,6 +7,7 @@ from celery import shared_task
 from django.conf import settings
 
 from tickets.services.messages import message_deliver, message_delivery_abandon
+from tickets.services.notifications import notification_emails_send
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +27,9 @@ def message_send(self: Any, message_id: int) -> None:
         return
     if not done:
         raise self.retry(countdown=min(2 ** (self.request.retries + 1), 300))
+
+
+@shared_task(name="tickets.notification_email", acks_late=True, ignore_result=True)
+def notification_email(notification_ids: list[int]) -> int:
+    """Email notifications to the agents they are for."""
+    return notification_emails_send(notification_ids=notification_ids)

@@ -1,4 +1,4 @@
-"""Which SLA policy applies to a ticket, and why: a pure function over plain values.
+"""Which SLA (or escalation) policy applies to a ticket, and why: a pure function over plain values.
 
 Policies are tried in their order; the first enabled one whose conditions all hold applies. A condition
 with no values means "any". The tags condition holds when the ticket carries at least one of its tags. The
@@ -20,6 +20,8 @@ class TicketFacts:
     priority: int
     priority_label: str
     tags: Mapping[int, str] = field(default_factory=dict)  # tag id -> name
+    sla_policy_id: int | None = None  # the SLA policy the ticket follows (escalation policies match on it)
+    sla_policy_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class PolicyRule:
     team_ids: frozenset[int] = frozenset()
     priorities: frozenset[int] = frozenset()
     tags: frozenset[int] = frozenset()  # tag ids
+    sla_policy_id: int | None = None  # escalation policies: only tickets that follow this SLA policy
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ def policy_match(rules: Sequence[PolicyRule], facts: TicketFacts) -> Match | Non
 
 def _reasons(rule: PolicyRule, facts: TicketFacts) -> list[str] | None:
     """How each condition held, or None when one of them does not."""
+    if rule.sla_policy_id is not None and facts.sla_policy_id != rule.sla_policy_id:
+        return None
     if rule.channel_kinds and facts.channel_kind not in rule.channel_kinds:
         return None
     if rule.team_ids and facts.team_id not in rule.team_ids:
@@ -62,7 +67,9 @@ def _reasons(rule: PolicyRule, facts: TicketFacts) -> list[str] | None:
     shared_tags = sorted(facts.tags[tag] for tag in rule.tags & facts.tags.keys())
     if rule.tags and not shared_tags:
         return None
+    tied = [f"follows the SLA policy {facts.sla_policy_name}"] if rule.sla_policy_id is not None else []
     return [
+        *tied,
         f"channel is {facts.channel_label}" if rule.channel_kinds else "any channel",
         f"team is {facts.team_name}" if rule.team_ids else "any team",
         f"priority is {facts.priority_label}" if rule.priorities else "any priority",

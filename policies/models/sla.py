@@ -1,6 +1,6 @@
 """SLA policies and their targets, which policy a ticket follows (and why), and each ticket's clocks."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import models
 
@@ -98,6 +98,11 @@ class TicketSla(models.Model):
     responded_at = models.DateTimeField(
         null=True, blank=True, help_text="The first agent reply (or the first solve): next responses count after it."
     )
+    escalation_policy = models.ForeignKey(
+        "policies.EscalationPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    escalation_policy_name = models.CharField(max_length=100, blank=True)
+    escalation_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = "ticket SLA"
@@ -123,7 +128,9 @@ class SlaClock(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=[(state.value, state.name.title()) for state in ClockState])
-    # The next moment the clock changes by itself (its breach); the tick selects on it.
+    # The escalation levels (ids) already fired in this cycle: the tick skips them when it computes what is next.
+    escalated = models.JSONField(default=list, blank=True)
+    # The next moment the tick has something to do (a breach, an escalation level); it selects on it.
     next_check_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -162,15 +169,15 @@ class SlaClock(models.Model):
         """The engine's value of this clock."""
         return Clock(**{name: getattr(self, name) for name in self._CLOCK_FIELDS})
 
-    def apply(self, clock: Clock) -> list[str]:
-        """Copy `clock` onto this row; the names of the fields that changed (for update_fields)."""
+    def apply(self, clock: Clock, next_check_at: datetime | None) -> list[str]:
+        """Copy `clock` and its next moment onto this row; the names of the fields that changed (for update_fields)."""
         changed = []
         for name in self._CLOCK_FIELDS:
             value = getattr(clock, name)
             if getattr(self, name) != value:
                 setattr(self, name, value)
                 changed.append(name)
-        for name, value in (("state", clock.state.value), ("next_check_at", clock.next_check_at)):
+        for name, value in (("state", clock.state.value), ("next_check_at", next_check_at)):
             if getattr(self, name) != value:
                 setattr(self, name, value)
                 changed.append(name)

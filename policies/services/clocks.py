@@ -6,8 +6,10 @@
 - a customer message after the first response starts a new next-response cycle, unless one is running;
 - pending pauses the resolution clock, leaving pending resumes it, solved (or closed) stops every clock, and
   reopening a solved ticket runs its resolution clock again with the time already used;
-- a change of priority, team or tags matches the policy again (policies.services.sla.sla_apply).
-`clocks_check` is the tick: it records the breaches whose moment has come and tells the browsers.
+- a change of priority, team (an assignment to another team) or tags matches the policy again
+  (policies.services.sla.sla_apply).
+Every save computes the clock's next moment (its breach or next escalation level) for the tick
+(policies.services.tick).
 """
 
 from datetime import datetime, timedelta
@@ -15,11 +17,9 @@ from datetime import datetime, timedelta
 from django.db import transaction
 
 from policies.engine import clocks as engine
-from policies.engine.calendar import CalendarSpec
 from policies.models import RESPONSE_KINDS, SlaClock, SlaTarget, TargetKind, TicketSla
-from policies.services.sla import calendar_spec, clock_create, clock_save, sla_apply
+from policies.services.sla import Schedule, clock_create, clock_save, sla_apply
 from tickets.models import EventKind, Status, TicketEvent
-from tickets.services.audit import ticket_event_record
 
 # Editing any of these in the admin (or through a service) matches the ticket's policy again.
 _MATCHED_FIELDS = {"priority", "team", "tags"}
@@ -39,8 +39,10 @@ def _move_clocks(event: TicketEvent) -> None:
     ticket, now = event.ticket, event.created_at
     if event.kind == EventKind.CREATED:
         sla_apply(ticket=ticket, now=now, created=True)
-    elif event.kind in (EventKind.PRIORITY, EventKind.TAGS) or (
-        event.kind == EventKind.UPDATED and _MATCHED_FIELDS & set(event.data.get("changed", {}))
+    elif (
+        event.kind in (EventKind.PRIORITY, EventKind.TAGS)
+        or (event.kind == EventKind.UPDATED and _MATCHED_FIELDS & set(event.data.get("changed", {})))
+        or (event.kind == EventKind.ASSIGNED and "team" in event.data)
     ):
         sla_apply(ticket=ticket, now=now)
     elif event.kind == EventKind.MESSAGE_OUT:
@@ -51,24 +53,25 @@ def _move_clocks(event: TicketEvent) -> None:
         _status_changed(event, now)
 
 
-def _governing(event: TicketEvent) -> tuple[TicketSla, CalendarSpec | None] | None:
+def _governing(event: TicketEvent) -> tuple[TicketSla, Schedule] | None:
     sla = TicketSla.objects.select_related("policy__calendar").filter(ticket_id=event.ticket_id).first()
     if sla is None:
         return None
-    return sla, calendar_spec(sla.policy.calendar if sla.policy else None)
+    return sla, Schedule.of(sla)
 
 
 def _agent_replied(event: TicketEvent, now: datetime) -> None:
     governing = _governing(event)
     if governing is None:
         return
-    sla, calendar = governing
+    sla, schedule = governing
     # Locked, as the tick locks them: a breach it records and this stop never overwrite each other.
     live = SlaClock.objects.select_for_update().filter(
         ticket_id=event.ticket_id, kind__in=RESPONSE_KINDS, stopped_at__isnull=True
     )
     for row in live:
-        clock_save(row, engine.stop(row.to_clock(), now=now, calendar=calendar))
+        # Stopped, the clock has no next moment: the levels it has not reached are cancelled for this cycle.
+        clock_save(row, engine.stop(row.to_clock(), now=now, calendar=schedule.calendar), schedule)
     if sla.responded_at is None:
         sla.responded_at = now
         sla.save(update_fields=["responded_at"])
@@ -78,7 +81,7 @@ def _customer_wrote(event: TicketEvent, now: datetime) -> None:
     governing = _governing(event)
     if governing is None:
         return
-    sla, calendar = governing
+    sla, schedule = governing
     # Until the first reply, the first-response clock is the one counting.
     if sla.policy is None or sla.responded_at is None:
         return
@@ -92,20 +95,24 @@ def _customer_wrote(event: TicketEvent, now: datetime) -> None:
     target = _target(sla, event.ticket.priority, TargetKind.NEXT_RESPONSE)
     if target is None:
         return
-    clock = engine.start(target=target, now=now, calendar=calendar)
+    clock = engine.start(target=target, now=now, calendar=schedule.calendar)
     last_cycle = max((cycle for cycle, _stopped in cycles), default=0)
-    clock_create(ticket=event.ticket, kind=TargetKind.NEXT_RESPONSE, clock=clock, cycle=last_cycle + 1)
+    # A new cycle is a new row with nothing fired: every level is armed again.
+    clock_create(
+        ticket=event.ticket, kind=TargetKind.NEXT_RESPONSE, clock=clock, schedule=schedule, cycle=last_cycle + 1
+    )
 
 
 def _status_changed(event: TicketEvent, now: datetime) -> None:
     governing = _governing(event)
     if governing is None:
         return
-    sla, calendar = governing
+    sla, schedule = governing
+    calendar = schedule.calendar
     before, after = event.data.get("from"), event.data.get("to")
     if after in (Status.SOLVED, Status.CLOSED):
         for row in SlaClock.objects.select_for_update().filter(ticket_id=event.ticket_id, stopped_at__isnull=True):
-            clock_save(row, engine.stop(row.to_clock(), now=now, calendar=calendar))
+            clock_save(row, engine.stop(row.to_clock(), now=now, calendar=calendar), schedule)
         if sla.responded_at is None:
             # Solving ends the wait for a first answer; a later customer message starts a next response.
             sla.responded_at = now
@@ -127,7 +134,8 @@ def _status_changed(event: TicketEvent, now: datetime) -> None:
             clock = engine.stop(clock, now=now, calendar=calendar)  # no resolution target any more
         else:
             clock = engine.retarget(clock, target=target, now=now, calendar=calendar)
-    clock_save(resolution, clock)
+    # A reopened clock arms again the levels it had not fired when it stopped.
+    clock_save(resolution, clock, schedule)
 
 
 def _target(sla: TicketSla, priority: int, kind: str) -> timedelta | None:
@@ -136,27 +144,3 @@ def _target(sla: TicketSla, priority: int, kind: str) -> timedelta | None:
         return None
     targets = SlaTarget.objects.filter(policy=sla.policy, priority=priority, kind=kind)
     return targets.values_list("duration", flat=True).first()
-
-
-def clocks_check(*, now: datetime, limit: int = 500) -> int:
-    """Record every breach whose moment has come (at most `limit` per call); how many were recorded.
-
-    Rows are locked with skip_locked, so several workers ticking at once share the work without doubles.
-    """
-    with transaction.atomic():
-        due = list(
-            SlaClock.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("ticket")
-            .filter(next_check_at__lte=now)
-            .order_by("next_check_at")[:limit]
-        )
-        for row in due:
-            clock = engine.observe(row.to_clock(), now)
-            clock_save(row, clock)
-            ticket_event_record(
-                ticket=row.ticket,
-                kind=EventKind.SLA,
-                now=now,
-                data={"clock": row.kind, "cycle": row.cycle, "state": clock.state.value},
-            )
-    return len(due)

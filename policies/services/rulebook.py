@@ -1,10 +1,11 @@
-"""The enabled SLA policies as the matcher needs them, cached per process behind a one-query version stamp.
+"""The enabled SLA and escalation policies as the matcher and the tick need them, cached per process behind a
+one-query version stamp.
 
 Every ticket that opens is matched, so reading every policy with its teams, tags and targets each time
 would cost four queries per new ticket. Instead one query reads a version number (the "sla-rules" row of
 tickets.Counter) and the book is reloaded only when it moved. Signals bump it, in the editing transaction,
-on every save or delete of a policy, target, calendar, opening interval or holiday, and on every change of
-a policy's teams or tags, however the edit is made (admin, shell, API). Queryset.update() and bulk
+on every save or delete of a policy, target, escalation level, calendar, opening interval or holiday, and
+on every change of a policy's teams or tags, however the edit is made (admin, shell, API). Queryset.update() and bulk
 operations send no signals: code that uses them on these models must call `rules_changed()`.
 """
 
@@ -19,8 +20,17 @@ from django.db.models import F
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone
 
+from policies.engine.escalations import Level
 from policies.engine.matching import PolicyRule
-from policies.models import BusinessCalendar, CalendarHoliday, OpeningInterval, SlaPolicy, SlaTarget
+from policies.models import (
+    BusinessCalendar,
+    CalendarHoliday,
+    EscalationLevel,
+    EscalationPolicy,
+    OpeningInterval,
+    SlaPolicy,
+    SlaTarget,
+)
 from tickets.models import Counter, Tag, Team
 
 _VERSION = "sla-rules"
@@ -39,12 +49,35 @@ class BookEntry:
         return {kind: duration for (level, kind), duration in self.targets.items() if level == priority}
 
 
+@dataclass(frozen=True)
+class EscalationEntry:
+    """One enabled escalation policy: its rule for the matcher and the timing of its levels."""
+
+    rule: PolicyRule
+    policy: EscalationPolicy
+    levels: tuple[Level, ...]
+
+    def levels_for(self, kind: str) -> tuple[Level, ...]:
+        """The levels on clocks of `kind`, by number."""
+        return tuple(level for level in self.levels if level.kind == kind)
+
+
+@dataclass(frozen=True)
+class Rules:
+    sla: list[BookEntry]
+    escalations: list[EscalationEntry]
+
+    def escalation(self, policy_id: int | None) -> EscalationEntry | None:
+        """The enabled escalation policy with this id, if any."""
+        return next((entry for entry in self.escalations if entry.policy.pk == policy_id), None)
+
+
 _lock = threading.Lock()
-_cached: tuple[int, list[BookEntry]] | None = None
+_cached: tuple[int, Rules] | None = None
 
 
-def rulebook() -> list[BookEntry]:
-    """The enabled policies in order; one query when nothing changed since the last call in this process."""
+def rules() -> Rules:
+    """Every enabled policy in order; one query when nothing changed since the last call in this process."""
     global _cached
     version = Counter.objects.filter(name=_VERSION).values_list("value", flat=True).first()
     cached = _cached
@@ -52,11 +85,16 @@ def rulebook() -> list[BookEntry]:
         return cached[1]
     # Read after the version: a change committed in between gives a newer book under an older number,
     # which the next call replaces. Never the other way round.
-    entries = _load()
+    loaded = Rules(sla=_load(), escalations=_load_escalations())
     if version is not None:  # no number yet (a new or emptied database): nothing to compare with next time
         with _lock:
-            _cached = (version, entries)
-    return entries
+            _cached = (version, loaded)
+    return loaded
+
+
+def rulebook() -> list[BookEntry]:
+    """The enabled SLA policies in order."""
+    return rules().sla
 
 
 def rules_changed() -> None:
@@ -97,6 +135,33 @@ def _load() -> list[BookEntry]:
     ]
 
 
+def _load_escalations() -> list[EscalationEntry]:
+    policies = (
+        EscalationPolicy.objects.filter(enabled=True)
+        .prefetch_related("teams", "tags", "levels")
+        .order_by("position", "id")
+    )
+    return [
+        EscalationEntry(
+            rule=PolicyRule(
+                policy_id=policy.pk,
+                name=policy.name,
+                channel_kinds=frozenset(policy.channel_kinds),
+                team_ids=frozenset(team.pk for team in policy.teams.all()),
+                priorities=frozenset(int(value) for value in policy.priorities),
+                tags=frozenset(tag.pk for tag in policy.tags.all()),
+                sla_policy_id=policy.sla_policy_id,
+            ),
+            policy=policy,
+            levels=tuple(
+                Level(id=level.pk, number=level.number, kind=level.kind, offset=level.offset)
+                for level in sorted(policy.levels.all(), key=lambda level: level.number)
+            ),
+        )
+        for policy in policies
+    ]
+
+
 def _changed(sender: Any, **kwargs: Any) -> None:
     if kwargs.get("action", "post_").startswith("post_"):
         rules_changed()
@@ -111,7 +176,7 @@ def _hours_changed(sender: Any, instance: OpeningInterval | CalendarHoliday, **k
 def connect_rule_signals() -> None:
     """Bump the version on every edit that changes matching, targets or business hours (from ready())."""
     for signal in (post_save, post_delete):
-        for model in (SlaPolicy, SlaTarget, BusinessCalendar):
+        for model in (SlaPolicy, SlaTarget, BusinessCalendar, EscalationPolicy, EscalationLevel):
             signal.connect(_changed, sender=model, dispatch_uid=f"sla-rules-{model.__name__}-{id(signal)}")
         for hours in (OpeningInterval, CalendarHoliday):
             signal.connect(_hours_changed, sender=hours, dispatch_uid=f"sla-hours-{hours.__name__}-{id(signal)}")
@@ -119,5 +184,10 @@ def connect_rule_signals() -> None:
         for chosen in (Team, Tag):
             if signal is post_delete:
                 signal.connect(_changed, sender=chosen, dispatch_uid=f"sla-rules-{chosen.__name__}-deleted")
-    for through in (SlaPolicy.teams.through, SlaPolicy.tags.through):
+    for through in (
+        SlaPolicy.teams.through,
+        SlaPolicy.tags.through,
+        EscalationPolicy.teams.through,
+        EscalationPolicy.tags.through,
+    ):
         m2m_changed.connect(_changed, sender=through, dispatch_uid=f"sla-rules-{through.__name__}")

@@ -5,18 +5,20 @@ changes of priority, team or tags, and recomputes after a policy or calendar edi
 """
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 
 from policies.engine import clocks as engine
+from policies.engine import escalations
 from policies.engine.calendar import CalendarSpec
-from policies.engine.matching import TicketFacts, policy_match
+from policies.engine.matching import Match, PolicyRule, TicketFacts, policy_match
 from policies.models import BusinessCalendar, SlaClock, SlaPolicy, TargetKind, TicketSla
-from policies.services.rulebook import BookEntry, rulebook
+from policies.services.rulebook import BookEntry, EscalationEntry, Rules, rules
 from tickets.models import ChannelKind, Direction, EventKind, Priority, Status, Ticket, TicketEvent
 from tickets.services.audit import ticket_event_record
 
@@ -38,13 +40,50 @@ def _spec_cached(calendar_id: int, updated_at: datetime) -> CalendarSpec:
     return BusinessCalendar.objects.prefetch_related("intervals", "holidays").get(pk=calendar_id).to_spec()
 
 
-def ticket_facts(ticket: Ticket, *, book: list[BookEntry], tags: Mapping[int, str] | None = None) -> TicketFacts:
+class Schedule:
+    """What a clock's next moment depends on besides the clock itself: its calendar and the escalation levels.
+
+    The levels are looked up only when a running clock needs them, so that stopping a clock, or a ticket
+    without an escalation policy, costs no query.
+    """
+
+    def __init__(self, calendar: CalendarSpec | None, escalation_policy_id: int | None) -> None:
+        self.calendar = calendar
+        self.escalation_policy_id = escalation_policy_id
+
+    @classmethod
+    def of(cls, sla: TicketSla) -> "Schedule":
+        """The schedule of a ticket's clocks under its SLA row (policy and calendar loaded)."""
+        return cls(calendar_spec(sla.policy.calendar if sla.policy else None), sla.escalation_policy_id)
+
+    @cached_property
+    def escalation(self) -> EscalationEntry | None:
+        if self.escalation_policy_id is None:
+            return None
+        return rules().escalation(self.escalation_policy_id)
+
+    def levels(self, kind: str) -> tuple[escalations.Level, ...]:
+        """The escalation levels on clocks of `kind`."""
+        return self.escalation.levels_for(kind) if self.escalation else ()
+
+    def armed(self, row: SlaClock, clock: engine.Clock) -> list[escalations.Scheduled]:
+        """The levels still to fire on `clock` (the value of `row`), earliest first."""
+        if not clock.running or self.escalation_policy_id is None:
+            return []
+        return escalations.armed(clock, self.levels(row.kind), fired=set(row.escalated), calendar=self.calendar)
+
+    def next_check(self, row: SlaClock, clock: engine.Clock) -> datetime | None:
+        """The next moment the tick has work on `clock`: a breach or an escalation level."""
+        return escalations.next_check(clock, self.armed(row, clock))
+
+
+def ticket_facts(ticket: Ticket, *, rules: Sequence[PolicyRule], tags: Mapping[int, str] | None = None) -> TicketFacts:
     """What matching looks at on `ticket`; pass `tags` (id -> name) when they are known (a new ticket has none)."""
     kind = ticket.identity.channel_account.kind
     if tags is None:
         tags = dict(ticket.tags.values_list("pk", "name"))
     # The team's name only serves the explanation of a team condition: no query when no policy has one.
-    needs_team_name = any(entry.rule.team_ids for entry in book)
+    needs_team_name = any(rule.team_ids for rule in rules)
     return TicketFacts(
         channel_kind=kind,
         channel_label=str(ChannelKind(kind).label),
@@ -64,15 +103,18 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     record. A clock whose kind the new policy has no target for is dropped, or stopped if it had breached.
     A first-response or resolution clock the ticket never had starts from the ticket's creation.
     `created` says the ticket was created in this transaction: no tags, no SLA row and no clocks yet.
+    The escalation policy is matched again too: it may depend on the SLA policy.
     """
-    book = rulebook()
-    facts = ticket_facts(ticket, book=book, tags={} if created else None) if book else None
-    match = policy_match([entry.rule for entry in book], facts) if facts else None
-    entry = next((entry for entry in book if match and entry.rule.policy_id == match.policy_id), None)
+    book = rules()
+    every_rule = [*(entry.rule for entry in book.sla), *(entry.rule for entry in book.escalations)]
+    facts = ticket_facts(ticket, rules=every_rule, tags={} if created else None) if every_rule else None
+    match = policy_match([entry.rule for entry in book.sla], facts) if facts else None
+    entry = next((entry for entry in book.sla if match and entry.rule.policy_id == match.policy_id), None)
     policy = entry.policy if entry else None
+    escalation = _escalation_match(book, facts, policy)
     if created:
         # A new ticket with no policy still gets its row: the page says that no policy matched.
-        return _first_clocks(ticket, entry, match.reasons if match else (), now=now)
+        return _first_clocks(ticket, entry, match.reasons if match else (), escalation, now=now)
     sla = TicketSla.objects.select_related("policy__calendar").filter(ticket=ticket).first()
     if sla is None:
         # A ticket from before SLAs, or whose row was lost: its history says whether it was answered.
@@ -84,17 +126,20 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     sla.policy = policy
     sla.policy_name = policy.name if policy else ""
     sla.reasons = list(match.reasons) if match else []
+    _escalation_set(sla, escalation)
     sla.save()
     targets = entry.targets_for(ticket.priority) if entry else {}
     calendar = calendar_spec(policy.calendar) if policy else None
+    schedule = Schedule(calendar, sla.escalation_policy_id)
     history = list(SlaClock.objects.select_for_update().filter(ticket=ticket))
     live = {row.kind: row for row in history if row.stopped_at is None}
     for kind, row in live.items():
         clock = engine.settle(row.to_clock(), now=now, calendar=used_calendar)
         if kind in targets:
-            clock_save(row, engine.retarget(clock, target=targets[kind], now=now, calendar=calendar))
-        elif row.breached_at is not None:
-            clock_save(row, engine.stop(clock, now=now, calendar=calendar))
+            clock_save(row, engine.retarget(clock, target=targets[kind], now=now, calendar=calendar), schedule)
+        elif row.breached_at is not None or row.escalated:
+            # Kept, stopped, rather than dropped: it holds a breach or escalations the ticket's history shows.
+            clock_save(row, engine.stop(clock, now=now, calendar=calendar), schedule)
         else:
             row.delete()
     had = {row.kind for row in history}
@@ -102,11 +147,32 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     if TargetKind.FIRST_RESPONSE in targets and TargetKind.FIRST_RESPONSE not in had and unanswered:
         clock = engine.start(target=targets[TargetKind.FIRST_RESPONSE], now=ticket.created_at, calendar=calendar)
         clock = engine.retarget(clock, target=clock.target, now=now, calendar=calendar)
-        clock_create(ticket=ticket, kind=TargetKind.FIRST_RESPONSE, clock=clock)
+        clock_create(ticket=ticket, kind=TargetKind.FIRST_RESPONSE, clock=clock, schedule=schedule)
     if TargetKind.RESOLUTION in targets and TargetKind.RESOLUTION not in had and ticket.status in LIVE_STATUSES:
         clock = _resolution_replayed(ticket, targets[TargetKind.RESOLUTION], now=now, calendar=calendar)
-        clock_create(ticket=ticket, kind=TargetKind.RESOLUTION, clock=clock)
+        clock_create(ticket=ticket, kind=TargetKind.RESOLUTION, clock=clock, schedule=schedule)
     return sla
+
+
+def _escalation_match(
+    book: Rules, facts: TicketFacts | None, policy: SlaPolicy | None
+) -> tuple[EscalationEntry, Match] | None:
+    """The escalation policy for a ticket with `facts` that follows the SLA `policy`, and why."""
+    if facts is None or not book.escalations:
+        return None
+    tied = replace(facts, sla_policy_id=policy.pk if policy else None, sla_policy_name=policy.name if policy else "")
+    match = policy_match([entry.rule for entry in book.escalations], tied)
+    if match is None:
+        return None
+    entry = next(entry for entry in book.escalations if entry.rule.policy_id == match.policy_id)
+    return entry, match
+
+
+def _escalation_set(sla: TicketSla, escalation: tuple[EscalationEntry, Match] | None) -> None:
+    entry, match = escalation if escalation else (None, None)
+    sla.escalation_policy = entry.policy if entry else None
+    sla.escalation_policy_name = entry.policy.name if entry else ""
+    sla.escalation_reasons = list(match.reasons) if match else []
 
 
 def sla_recompute(*, ticket_ids: Iterable[int], now: datetime, reason: str) -> int:
@@ -173,20 +239,29 @@ def _conditions_q(policy: SlaPolicy) -> Q:
     return conditions
 
 
-def _first_clocks(ticket: Ticket, entry: BookEntry | None, reasons: Iterable[str], *, now: datetime) -> TicketSla:
+def _first_clocks(
+    ticket: Ticket,
+    entry: BookEntry | None,
+    reasons: Iterable[str],
+    escalation: tuple[EscalationEntry, Match] | None,
+    *,
+    now: datetime,
+) -> TicketSla:
     """The SLA row and first clocks of a ticket created at `now`: two inserts, or one with no policy."""
     policy = entry.policy if entry else None
     sla = TicketSla(ticket=ticket, policy=policy, policy_name=policy.name if policy else "", matched_at=now)
     sla.reasons = list(reasons)
+    _escalation_set(sla, escalation)
     sla.save(force_insert=True)
     if entry is None:
         return sla
-    calendar = calendar_spec(entry.policy.calendar)
+    schedule = Schedule(calendar_spec(entry.policy.calendar), sla.escalation_policy_id)
     rows = []
     for kind, target in entry.targets_for(ticket.priority).items():
         if kind in (TargetKind.FIRST_RESPONSE, TargetKind.RESOLUTION):
             row = SlaClock(ticket=ticket, kind=kind, cycle=1)
-            row.apply(engine.start(target=target, now=now, calendar=calendar))
+            clock = engine.start(target=target, now=now, calendar=schedule.calendar)
+            row.apply(clock, schedule.next_check(row, clock))
             rows.append(row)
     SlaClock.objects.bulk_create(rows)
     return sla
@@ -212,16 +287,16 @@ def _responded_at(ticket: Ticket) -> datetime | None:
     return min((at for at in (replied, ticket.solved_at) if at is not None), default=None)
 
 
-def clock_create(*, ticket: Ticket, kind: str, clock: engine.Clock, cycle: int = 1) -> SlaClock:
-    """Store a new clock (cycle `cycle` of its kind) on `ticket`."""
+def clock_create(*, ticket: Ticket, kind: str, clock: engine.Clock, schedule: Schedule, cycle: int = 1) -> SlaClock:
+    """Store a new clock (cycle `cycle` of its kind) on `ticket`, its escalation levels armed."""
     row = SlaClock(ticket=ticket, kind=kind, cycle=cycle)
-    row.apply(clock)
+    row.apply(clock, schedule.next_check(row, clock))
     row.save()
     return row
 
 
-def clock_save(row: SlaClock, clock: engine.Clock) -> None:
-    """Store `clock`'s new values on its row, writing only what changed."""
-    changed = row.apply(clock)
+def clock_save(row: SlaClock, clock: engine.Clock, schedule: Schedule) -> None:
+    """Store `clock`'s new values and next moment on its row, writing only what changed."""
+    changed = row.apply(clock, schedule.next_check(row, clock))
     if changed:
         row.save(update_fields=[*changed, "updated_at"])

@@ -10,7 +10,7 @@ from django.test import Client
 from policies.countdowns import countdown_span, countdowns_for, ticket_sla_panel
 from policies.engine import clocks as engine
 from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPolicy, SlaTarget, TargetKind
-from policies.services.sla import clock_create
+from policies.services.sla import Schedule, clock_create
 from tests.factories import TicketFactory, UserFactory
 from tickets.models import Priority, Status, Ticket
 from tickets.services.messages import message_reply
@@ -20,6 +20,9 @@ pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+
+# Clocks with no calendar and no escalation policy.
+NO_SCHEDULE = Schedule(None, None)
 
 
 def policy(name: str = "Standard", *, calendar: BusinessCalendar | None = None, **targets: timedelta) -> SlaPolicy:
@@ -100,8 +103,8 @@ def test_a_running_clock_is_nearer_than_a_paused_one_with_less_left(team_a: Any)
     ticket = TicketFactory(team=team_a)
     running = engine.start(target=4 * HOUR, now=T0, calendar=None)
     paused = engine.pause(engine.start(target=HOUR, now=T0, calendar=None), now=T0 + 50 * MINUTE, calendar=None)
-    clock_create(ticket=ticket, kind=TargetKind.NEXT_RESPONSE, clock=running)
-    clock_create(ticket=ticket, kind=TargetKind.RESOLUTION, clock=paused)
+    clock_create(ticket=ticket, kind=TargetKind.NEXT_RESPONSE, clock=running, schedule=NO_SCHEDULE)
+    clock_create(ticket=ticket, kind=TargetKind.RESOLUTION, clock=paused, schedule=NO_SCHEDULE)
 
     nearest = countdowns_for([ticket.pk], now=T0 + HOUR)[ticket.pk]
     assert (nearest.kind, nearest.level) == (TargetKind.NEXT_RESPONSE, "ok")
@@ -109,9 +112,17 @@ def test_a_running_clock_is_nearer_than_a_paused_one_with_less_left(team_a: Any)
 
 def test_the_running_clock_due_first_is_nearest(team_a: Any) -> None:
     ticket = TicketFactory(team=team_a)
-    clock_create(ticket=ticket, kind=TargetKind.RESOLUTION, clock=engine.start(target=HOUR, now=T0, calendar=None))
     clock_create(
-        ticket=ticket, kind=TargetKind.NEXT_RESPONSE, clock=engine.start(target=2 * HOUR, now=T0, calendar=None)
+        ticket=ticket,
+        kind=TargetKind.RESOLUTION,
+        clock=engine.start(target=HOUR, now=T0, calendar=None),
+        schedule=NO_SCHEDULE,
+    )
+    clock_create(
+        ticket=ticket,
+        kind=TargetKind.NEXT_RESPONSE,
+        clock=engine.start(target=2 * HOUR, now=T0, calendar=None),
+        schedule=NO_SCHEDULE,
     )
     assert countdowns_for([ticket.pk], now=T0)[ticket.pk].kind == TargetKind.RESOLUTION
 

@@ -3,6 +3,7 @@
 from tickets.models.accounts import ChannelAccount, ChannelKind, DeliveryState, InboundDelivery
 from tickets.models.contacts import Contact, ContactIdentity
 from tickets.models.messages import DeliveryStatus, Direction, Message
+from tickets.models.notifications import Notification
 from tickets.models.permissions import (
     TeamGroupObjectPermission,
     TeamUserObjectPermission,
@@ -24,6 +25,7 @@ __all__ = [
     "EventKind",
     "InboundDelivery",
     "Message",
+    "Notification",
     "Priority",
     "Status",
     "Tag",

@@ -20,6 +20,7 @@ class DeliveryStatus(models.TextChoices):
     READ = "read", "Read"
     FAILED = "failed", "Failed"
     NOT_SENT = "not_sent", "Not sent"
+    NOTE = "note", "Internal note"
 
 
 class Message(models.Model):
@@ -36,6 +37,7 @@ class Message(models.Model):
         help_text="The agent who wrote an outbound message; empty for the contact's.",
     )
     text = models.TextField()
+    internal = models.BooleanField(default=False, help_text="An internal note: agents see it, the contact never does.")
     # NULL, not "", until a reply is sent: NULLs never collide in the (account, external_id) unique constraint.
     external_id = models.CharField(  # noqa: DJ001
         max_length=255, null=True, blank=True, help_text="The platform's message id (empty until a reply is sent)."

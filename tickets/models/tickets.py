@@ -100,6 +100,8 @@ class EventKind(models.TextChoices):
     TAGS = "tags", "Tags changed"
     UPDATED = "updated", "Edited in the admin"
     SLA = "sla", "SLA changed"
+    NOTE = "note", "Internal note added"
+    ESCALATED = "escalated", "Escalated"
 
 
 class TicketEvent(models.Model):

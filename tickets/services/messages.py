@@ -91,6 +91,31 @@ def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | No
     return message
 
 
+def message_note(*, ticket: Ticket, text: str, now: datetime, author: User | None = None) -> Message:
+    """Add an internal note to `ticket` (agents see it, the contact never does). It answers nobody: no clock stops.
+
+    `author` None is the system (an escalation level). The ticket's activity time and preview do not move,
+    since the contact's conversation did not.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("a note needs some text")
+    with transaction.atomic():
+        message = Message.objects.create(
+            ticket=ticket,
+            channel_account_id=ticket.identity.channel_account_id,
+            direction=Direction.OUT,
+            internal=True,
+            author=author,
+            text=text,
+            sent_at=now,
+            delivery_status=DeliveryStatus.NOTE,
+        )
+        data = {**_message_data(message), "internal": True}
+        ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=now, actor=author, data=data)
+    return message
+
+
 def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
     """Send an outbound message to its platform. True when done (sent, or failed for good); False to retry.
 

@@ -1,0 +1,82 @@
+"""The tick: record the breaches and fire the escalation levels whose moment has come (ARCHITECTURE.md, "Timers").
+
+Each clock row keeps its next moment of interest in `next_check_at` (a partial index). One batch:
+1. picks the tickets that have a clock whose moment has come, earliest first, locking the tickets with
+   SKIP LOCKED (FOR NO KEY UPDATE, so event inserts on them still go through). Every writer of clocks holds
+   the ticket's row lock first, so ticket-then-clocks is the one lock order and a tick never deadlocks with
+   a reply, and two ticks (two workers) never take the same ticket;
+2. for each of their due clocks: records a breach, fires the due levels in order (each under the unique
+   constraint on (clock, cycle, level), with its actions and TicketEvents), and stores the next moment;
+3. commits, and only then do live frames, emails and webhook calls leave.
+A worker killed in the middle loses its transaction whole: the next tick finds the same work undone.
+The cost of a batch follows the work that is due, not the number of open clocks.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+
+from policies.engine import clocks as engine
+from policies.engine import escalations
+from policies.models import SlaClock, TicketSla
+from policies.services.escalations import level_fire
+from policies.services.sla import Schedule, clock_save
+from tickets.models import EventKind, Ticket
+from tickets.services.audit import ticket_event_record
+
+# How many tickets one batch (one transaction) takes: small enough that a batch holds its locks briefly.
+BATCH = 200
+
+
+def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
+    """Do what is due by `now` on at most `limit` tickets, in one transaction; how many tickets were handled."""
+    with transaction.atomic():
+        due_tickets = (
+            SlaClock.objects.filter(next_check_at__lte=now).order_by("next_check_at").values("ticket_id")[: limit * 4]
+        )
+        tickets = {
+            ticket.pk: ticket
+            for ticket in Ticket.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+            .select_related("team", "identity__channel_account")
+            .filter(pk__in=due_tickets)[:limit]
+        }
+        if not tickets:
+            return 0
+        rows = list(
+            SlaClock.objects.select_for_update(of=("self",))
+            .filter(ticket_id__in=tickets, next_check_at__lte=now)
+            .order_by("next_check_at", "id")
+        )
+        slas = {
+            sla.ticket_id: sla
+            for sla in TicketSla.objects.select_related("policy__calendar").filter(ticket_id__in=tickets)
+        }
+        for row in rows:
+            row.ticket = tickets[row.ticket_id]
+            sla = slas.get(row.ticket_id)
+            _check(row, Schedule.of(sla) if sla else Schedule(None, None), now=now)
+    return len(tickets)
+
+
+def _check(row: SlaClock, schedule: Schedule, *, now: datetime) -> None:
+    was_breached = row.breached_at is not None
+    clock = engine.observe(row.to_clock(), now)
+    firing = escalations.due(schedule.armed(row, clock), now)
+    clock_save(row, clock, schedule)
+    if clock.breached_at is not None and not was_breached:
+        ticket_event_record(
+            ticket=row.ticket,
+            kind=EventKind.SLA,
+            now=now,
+            data={"clock": row.kind, "cycle": row.cycle, "state": clock.state.value},
+        )
+    if not firing:
+        return
+    for item in firing:
+        level_fire(row=row, item=item, now=now)
+    # The actions may have matched the ticket again (a new priority or team): read the clock as they left it.
+    fresh = SlaClock.objects.select_related("ticket").filter(pk=row.pk).first()
+    if fresh is None:
+        return
+    sla = TicketSla.objects.select_related("policy__calendar").filter(ticket_id=fresh.ticket_id).first()
+    clock_save(fresh, fresh.to_clock(), Schedule.of(sla) if sla else Schedule(None, None))

@@ -1,0 +1,54 @@
+"""Telling agents about a ticket: a notification each (live in the agent UI) and an email where they have one."""
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+
+from tickets import events
+from tickets.models import Notification, Ticket
+from tickets.selectors import users_seeing_ticket
+
+
+def notifications_send(
+    *, ticket: Ticket, user_ids: Iterable[int], text: str, now: datetime, data: dict[str, Any] | None = None
+) -> tuple[list[Notification], list[int]]:
+    """Notify those of `user_ids` who may see `ticket`: (the notifications stored, the user ids left out).
+
+    Nobody is told about a ticket they may not see, whoever asked for it. The live frames and emails leave
+    after the transaction commits.
+    """
+    wanted = sorted(set(user_ids))
+    allowed = list(users_seeing_ticket(ticket, wanted).order_by("pk"))
+    notifications = Notification.objects.bulk_create(
+        [Notification(user=user, ticket=ticket, text=text[:500], created_at=now, data=data or {}) for user in allowed]
+    )
+    events.emit_notifications(notifications)
+    emailed = [n.pk for n, user in zip(notifications, allowed, strict=True) if user.email]
+    if emailed:
+        from tickets.tasks import notification_email  # the task module is a face over notification_emails_send
+
+        transaction.on_commit(lambda: notification_email.delay(emailed))
+    allowed_ids = {user.pk for user in allowed}
+    return notifications, [user_id for user_id in wanted if user_id not in allowed_ids]
+
+
+def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
+    """Email each notification to its user through Django's mail backend; how many were sent."""
+    base_url = settings.HELPDESK_BASE_URL.rstrip("/")
+    sent = 0
+    for notification in Notification.objects.select_related("user", "ticket").filter(pk__in=list(notification_ids)):
+        if not notification.user.email:
+            continue
+        ticket = notification.ticket
+        link = f"{base_url}/tickets/{ticket.number}/"
+        sent += send_mail(
+            subject=f"[Ticket #{ticket.number}] {notification.text[:120]}",
+            message=f"{notification.text}\n\nTicket #{ticket.number}: {ticket.subject}\n{link}\n",
+            from_email=None,
+            recipient_list=[notification.user.email],
+        )
+    return sent
