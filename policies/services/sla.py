@@ -217,11 +217,11 @@ def tickets_to_recompute(*, policies: Iterable[SlaPolicy], calendar: BusinessCal
         governed |= Q(sla__policy__calendar=calendar)
     wanted = governed
     for policy in policies:
-        wanted |= _conditions_q(policy)
+        wanted |= policy_conditions_q(policy)
     return list(Ticket.objects.filter(wanted, status__in=LIVE_STATUSES).values_list("pk", flat=True).distinct())
 
 
-def _conditions_q(policy: SlaPolicy) -> Q:
+def policy_conditions_q(policy: SlaPolicy) -> Q:
     """The tickets a policy's conditions match, as a query (whatever their current policy)."""
     if not policy.enabled or policy.pk is None:
         return Q(pk__in=[])
