@@ -91,12 +91,11 @@ def celery_worker_process(django_db_setup: None) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def celery_beat_process(celery_worker_process: None) -> Iterator[None]:
-    """Celery beat sending the SLA tick every second to the worker (production stack only)."""
+def celery_beat_process(celery_worker_process: None, django_db_blocker: Any) -> Iterator[None]:
+    """Celery beat, as in production: the DatabaseScheduler reading the migration-made every-second tick."""
+    with django_db_blocker.unblock():
+        tick_schedule_present()
     env = support.server_env(connection.settings_dict)
-    env["HELPDESK_SLA_TICK_SECONDS"] = "1"
-    schedule = support.ROOT / "build" / "celerybeat-schedule"
-    # The schedule lives in a file here: the production DatabaseScheduler would write into the test database.
     process = support.start_process(
         [
             "-m",
@@ -105,9 +104,7 @@ def celery_beat_process(celery_worker_process: None) -> Iterator[None]:
             "helpdesk",
             "beat",
             "--scheduler",
-            "celery.beat:PersistentScheduler",
-            "--schedule",
-            str(schedule),
+            "django_celery_beat.schedulers:DatabaseScheduler",
             "--loglevel",
             "INFO",
         ],
@@ -120,11 +117,23 @@ def celery_beat_process(celery_worker_process: None) -> Iterator[None]:
         support.stop_process(process)
 
 
+def tick_schedule_present() -> None:
+    """Put the tick's schedule back where a test emptied the tables (the migration made it once)."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from policies.schedule import tick_schedule_ensure
+
+    tick_schedule_ensure(PeriodicTask, IntervalSchedule)
+
+
 @pytest.fixture
 def sla_ticker(request: pytest.FixtureRequest) -> str:
     """What ticks SLA clocks for the live server: its own thread (embedded), or Celery beat and a worker."""
     if PRODUCTION_STACK:
         request.getfixturevalue("celery_beat_process")
+        # A transactional test before this one may have emptied the schedule table; beat reloads it on change.
+        with request.getfixturevalue("django_db_blocker").unblock():
+            tick_schedule_present()
         return "beat"
     return "in-process"
 

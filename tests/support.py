@@ -92,6 +92,10 @@ def server_env(database: dict[str, Any]) -> dict[str, str]:
     # Where the server ticks SLA clocks itself (the embedded default), a breach is recorded within a second,
     # so browser tests see the server's word on it soon after the countdown's.
     env.setdefault("HELPDESK_SLA_TICK_SECONDS", "1")
+    # Escalation webhooks retried within seconds, not minutes, so a test sees a call through to its end.
+    env.setdefault("HELPDESK_WEBHOOK_BACKOFF_SECONDS", "0.3")
+    env.setdefault("HELPDESK_WEBHOOK_MAX_ATTEMPTS", "4")
+    env.setdefault("HELPDESK_WEBHOOK_TIMEOUT", "2")
     return env
 
 

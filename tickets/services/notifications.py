@@ -46,7 +46,7 @@ def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
         ticket = notification.ticket
         link = f"{base_url}/tickets/{ticket.number}/"
         sent += send_mail(
-            subject=f"[Ticket #{ticket.number}] {notification.text[:120]}",
+            subject=notification.text[:150],
             message=f"{notification.text}\n\nTicket #{ticket.number}: {ticket.subject}\n{link}\n",
             from_email=None,
             recipient_list=[notification.user.email],
