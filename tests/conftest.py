@@ -1,7 +1,6 @@
 """Fixtures shared by every test: the test database's live ASGI server, a Celery worker, a fake platform."""
 
 import os
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -60,39 +59,21 @@ def celery_worker_process(django_db_setup: None) -> Iterator[None]:
 
     assert PRODUCTION_STACK, "a Celery worker needs the production stack"
     app.control.purge()
-    env = support.server_env(connection.settings_dict)
-    process = support.start_process(
-        [
-            "-m",
-            "celery",
-            "-A",
-            "helpdesk",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            "2",
-            "--without-gossip",
-            "--without-mingle",
-            "--hostname",
-            f"test-{os.getpid()}@%h",
-        ],
-        env=env,
-        log_name="celery-worker.log",
-    )
+    name = f"test-{os.getpid()}"
+    process = support.start_celery_worker(support.server_env(connection.settings_dict), name=name)
     try:
-        deadline = time.monotonic() + 60
-        while not app.control.ping(timeout=0.5):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the Celery worker did not start; see build/celery-worker.log")
+        support.wait_for_worker(app, name, process)
         yield
     finally:
         support.stop_process(process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def celery_beat_process(celery_worker_process: None, django_db_blocker: Any) -> Iterator[None]:
-    """Celery beat, as in production: the DatabaseScheduler reading the migration-made every-second tick."""
+    """Celery beat, as in production: the DatabaseScheduler reading the migration-made every-second tick.
+
+    One per test that asks for it: tests that drive the tick themselves must not have beat ticking too.
+    """
     with django_db_blocker.unblock():
         tick_schedule_present()
     env = support.server_env(connection.settings_dict)
@@ -131,9 +112,6 @@ def sla_ticker(request: pytest.FixtureRequest) -> str:
     """What ticks SLA clocks for the live server: its own thread (embedded), or Celery beat and a worker."""
     if PRODUCTION_STACK:
         request.getfixturevalue("celery_beat_process")
-        # A transactional test before this one may have emptied the schedule table; beat reloads it on change.
-        with request.getfixturevalue("django_db_blocker").unblock():
-            tick_schedule_present()
         return "beat"
     return "in-process"
 

@@ -99,10 +99,57 @@ def server_env(database: dict[str, Any]) -> dict[str, str]:
     return env
 
 
-def start_process(args: list[str], *, env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
+def start_process(
+    args: list[str], *, env: dict[str, str], log_name: str, new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """Run `python <args>` from the repository root, logging to build/<log_name>.
+
+    `new_session` puts it in a process group of its own, so that it can be killed with its children.
+    """
     BUILD.mkdir(exist_ok=True)
     log = open(BUILD / log_name, "wb")
-    return subprocess.Popen([sys.executable, *args], env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=new_session,
+    )
+
+
+def start_celery_worker(
+    env: dict[str, str], *, name: str, concurrency: int = 2, new_session: bool = False
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process of the helpdesk, named `name`, on the queue its environment sets."""
+    return start_process(
+        [
+            "-m",
+            "celery",
+            "-A",
+            "helpdesk",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            str(concurrency),
+            "--without-gossip",
+            "--without-mingle",
+            "--hostname",
+            f"{name}@%h",
+        ],
+        env=env,
+        log_name=f"celery-{name}.log",
+        new_session=new_session,
+    )
+
+
+def wait_for_worker(app: Any, name: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Wait until the worker `name` answers a ping."""
+    deadline = time.monotonic() + timeout
+    while not any(key.startswith(f"{name}@") for reply in app.control.ping(timeout=0.5) or [] for key in reply):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker {name} did not start; see build/celery-{name}.log")
 
 
 def stop_process(process: subprocess.Popen[bytes]) -> None:
