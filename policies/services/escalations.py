@@ -26,14 +26,35 @@ from tickets.services.properties import ticket_assign, ticket_priority_set, tick
 Outcome = dict[str, str]
 
 
-def level_fire(*, row: SlaClock, item: Scheduled, now: datetime) -> EscalationFiring | None:
+class LevelCache:
+    """The levels a tick fires, with what their actions need, read once per policy per batch."""
+
+    def __init__(self) -> None:
+        self._levels: dict[int, EscalationLevel | None] = {}
+
+    def get(self, level_id: int) -> EscalationLevel | None:
+        """The level with its policy, assignee, team, people to notify and tags; None if it was deleted."""
+        if level_id not in self._levels:
+            policy_id = EscalationLevel.objects.filter(pk=level_id).values_list("policy_id", flat=True).first()
+            self._levels[level_id] = None
+            siblings = (
+                EscalationLevel.objects.select_related("policy", "assign_user", "assign_team")
+                .prefetch_related("notify_users", "notify_teams", "add_tags")
+                .filter(policy_id=policy_id)
+            )
+            self._levels.update({level.pk: level for level in siblings})
+        return self._levels[level_id]
+
+
+# Actions after which the ticket's policies are matched again, which moves its clocks.
+REMATCHING_ACTIONS = frozenset({"assign", "priority", "tags"})
+
+
+def level_fire(
+    *, row: SlaClock, item: Scheduled, now: datetime, levels: LevelCache | None = None
+) -> EscalationFiring | None:
     """Fire one level on `row`'s cycle at `now`; None when it had already fired (nothing is done twice)."""
-    level = (
-        EscalationLevel.objects.select_related("policy", "assign_user", "assign_team")
-        .prefetch_related("notify_users", "notify_teams", "add_tags")
-        .filter(pk=item.level.id)
-        .first()
-    )
+    level = (levels or LevelCache()).get(item.level.id)
     if level is None:
         return None  # deleted since the schedule was read: the next save of the clock forgets it
     ticket = row.ticket

@@ -19,7 +19,7 @@ from django.db import transaction
 from policies.engine import clocks as engine
 from policies.engine import escalations
 from policies.models import SlaClock, TicketSla
-from policies.services.escalations import level_fire
+from policies.services.escalations import REMATCHING_ACTIONS, LevelCache, level_fire
 from policies.services.sla import Schedule, clock_save
 from tickets.models import EventKind, Ticket
 from tickets.services.audit import ticket_event_record
@@ -51,14 +51,15 @@ def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
             sla.ticket_id: sla
             for sla in TicketSla.objects.select_related("policy__calendar").filter(ticket_id__in=tickets)
         }
+        levels = LevelCache()
         for row in rows:
             row.ticket = tickets[row.ticket_id]
             sla = slas.get(row.ticket_id)
-            _check(row, Schedule.of(sla) if sla else Schedule(None, None), now=now)
+            _check(row, Schedule.of(sla) if sla else Schedule(None, None), now=now, levels=levels)
     return len(tickets)
 
 
-def _check(row: SlaClock, schedule: Schedule, *, now: datetime) -> None:
+def _check(row: SlaClock, schedule: Schedule, *, now: datetime, levels: LevelCache) -> None:
     was_breached = row.breached_at is not None
     clock = engine.observe(row.to_clock(), now)
     firing = escalations.due(schedule.armed(row, clock), now)
@@ -72,9 +73,16 @@ def _check(row: SlaClock, schedule: Schedule, *, now: datetime) -> None:
         )
     if not firing:
         return
+    rematched = False
     for item in firing:
-        level_fire(row=row, item=item, now=now)
-    # The actions may have matched the ticket again (a new priority or team): read the clock as they left it.
+        fired = level_fire(row=row, item=item, now=now, levels=levels)
+        rematched |= fired is not None and any(
+            outcome["action"] in REMATCHING_ACTIONS and outcome["status"] == "done" for outcome in fired.outcomes
+        )
+    if not rematched:
+        clock_save(row, row.to_clock(), schedule)  # the levels fired are off the schedule now
+        return
+    # The actions matched the ticket again (a new priority, team or tags): read the clock as they left it.
     fresh = SlaClock.objects.select_related("ticket").filter(pk=row.pk).first()
     if fresh is None:
         return
