@@ -47,20 +47,24 @@ class Schedule:
     without an escalation policy, costs no query.
     """
 
-    def __init__(self, calendar: CalendarSpec | None, escalation_policy_id: int | None) -> None:
+    def __init__(
+        self, calendar: CalendarSpec | None, escalation_policy_id: int | None, *, book: Rules | None = None
+    ) -> None:
         self.calendar = calendar
         self.escalation_policy_id = escalation_policy_id
+        self._book = book  # the rules already read in this transaction, if any: saves the version query
 
     @classmethod
-    def of(cls, sla: TicketSla) -> "Schedule":
+    def of(cls, sla: TicketSla, *, book: Rules | None = None) -> "Schedule":
         """The schedule of a ticket's clocks under its SLA row (policy and calendar loaded)."""
-        return cls(calendar_spec(sla.policy.calendar if sla.policy else None), sla.escalation_policy_id)
+        calendar = calendar_spec(sla.policy.calendar if sla.policy else None)
+        return cls(calendar, sla.escalation_policy_id, book=book)
 
     @cached_property
     def escalation(self) -> EscalationEntry | None:
         if self.escalation_policy_id is None:
             return None
-        return rules().escalation(self.escalation_policy_id)
+        return (self._book or rules()).escalation(self.escalation_policy_id)
 
     def levels(self, kind: str) -> tuple[escalations.Level, ...]:
         """The escalation levels on clocks of `kind`."""
@@ -114,7 +118,7 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     escalation = _escalation_match(book, facts, policy)
     if created:
         # A new ticket with no policy still gets its row: the page says that no policy matched.
-        return _first_clocks(ticket, entry, match.reasons if match else (), escalation, now=now)
+        return _first_clocks(ticket, entry, match.reasons if match else (), escalation, book, now=now)
     sla = TicketSla.objects.select_related("policy__calendar").filter(ticket=ticket).first()
     if sla is None:
         # A ticket from before SLAs, or whose row was lost: its history says whether it was answered.
@@ -130,7 +134,7 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     sla.save()
     targets = entry.targets_for(ticket.priority) if entry else {}
     calendar = calendar_spec(policy.calendar) if policy else None
-    schedule = Schedule(calendar, sla.escalation_policy_id)
+    schedule = Schedule(calendar, sla.escalation_policy_id, book=book)
     history = list(SlaClock.objects.select_for_update().filter(ticket=ticket))
     live = {row.kind: row for row in history if row.stopped_at is None}
     for kind, row in live.items():
@@ -244,6 +248,7 @@ def _first_clocks(
     entry: BookEntry | None,
     reasons: Iterable[str],
     escalation: tuple[EscalationEntry, Match] | None,
+    book: Rules,
     *,
     now: datetime,
 ) -> TicketSla:
@@ -255,7 +260,7 @@ def _first_clocks(
     sla.save(force_insert=True)
     if entry is None:
         return sla
-    schedule = Schedule(calendar_spec(entry.policy.calendar), sla.escalation_policy_id)
+    schedule = Schedule(calendar_spec(entry.policy.calendar), sla.escalation_policy_id, book=book)
     rows = []
     for kind, target in entry.targets_for(ticket.priority).items():
         if kind in (TargetKind.FIRST_RESPONSE, TargetKind.RESOLUTION):

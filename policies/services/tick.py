@@ -20,6 +20,7 @@ from policies.engine import clocks as engine
 from policies.engine import escalations
 from policies.models import SlaClock, TicketSla
 from policies.services.escalations import REMATCHING_ACTIONS, LevelCache, level_fire
+from policies.services.rulebook import rules
 from policies.services.sla import Schedule, clock_save
 from tickets.models import EventKind, Ticket
 from tickets.services.audit import ticket_event_record
@@ -51,11 +52,11 @@ def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
             sla.ticket_id: sla
             for sla in TicketSla.objects.select_related("policy__calendar").filter(ticket_id__in=tickets)
         }
-        levels = LevelCache()
+        levels, book = LevelCache(), rules()
         for row in rows:
             row.ticket = tickets[row.ticket_id]
             sla = slas.get(row.ticket_id)
-            _check(row, Schedule.of(sla) if sla else Schedule(None, None), now=now, levels=levels)
+            _check(row, Schedule.of(sla, book=book) if sla else Schedule(None, None), now=now, levels=levels)
     return len(tickets)
 
 
