@@ -45,3 +45,17 @@ def test_the_tick_task_records_what_is_due(task_runner: str, client: Any, accoun
     sla_tick.delay()
     row = wait_until(lambda: SlaClock.objects.filter(ticket=ticket, state="breached").first(), what="the breach")
     assert row.kind == "first_response"
+
+
+def test_the_migrations_make_the_every_second_beat_schedule() -> None:
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from policies.schedule import TICK_TASK, TICK_TASK_NAME
+
+    call_command("migrate", "policies", "0003", verbosity=0)
+    assert not PeriodicTask.objects.filter(name=TICK_TASK_NAME).exists()
+    call_command("migrate", "policies", verbosity=0)
+    task = PeriodicTask.objects.select_related("interval").get(name=TICK_TASK_NAME)
+    assert (task.task, task.enabled, task.expire_seconds) == (TICK_TASK, True, 10)
+    assert (task.interval.every, task.interval.period) == (1, "seconds")
