@@ -239,7 +239,10 @@ def admin_change_data(page: Any) -> dict[str, Any]:
         for form in formset.forms:
             for name in form.fields:
                 value = form[name].value()
-                if value is True:
+                if isinstance(value, (list, tuple)):
+                    if value:  # a multi-select: one value per choice, none when empty
+                        data[form[name].html_name] = [str(item) for item in value]
+                elif value is True:
                     data[form[name].html_name] = "on"
                 elif value is not None and value is not False:  # 0 (Monday, say) is a value
                     data[form[name].html_name] = str(value)

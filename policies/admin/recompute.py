@@ -27,14 +27,18 @@ def recompute_in_background(
     reason: str,
     policies: Iterable[SlaPolicy] = (),
     calendar: BusinessCalendar | None = None,
+    ticket_ids: Iterable[int] | None = None,
 ) -> int:
     """Queue, once the transaction commits, a recompute of the open tickets `policies` or `calendar` govern.
 
     Call it after the edit is saved (the tickets that match the new conditions are wanted), or before a
     deletion (the tickets that still point at the policy are wanted). The user is told how many tickets;
     `subject` names what was edited ("the SLA policy “Gold”"), `reason` goes into each ticket's audit trail.
+    Pass `ticket_ids` where the caller selected the tickets itself (an escalation policy's).
     """
-    ticket_ids = tickets_to_recompute(policies=list(policies), calendar=calendar)
+    if ticket_ids is None:
+        ticket_ids = tickets_to_recompute(policies=list(policies), calendar=calendar)
+    ticket_ids = sorted(set(ticket_ids))
     for start in range(0, len(ticket_ids), CHUNK_SIZE):
         chunk = ticket_ids[start : start + CHUNK_SIZE]
         # After commit: the worker must read the saved edit, and a rolled-back edit must change nothing.

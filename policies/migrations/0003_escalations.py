@@ -43,7 +43,7 @@ class Migration(migrations.Migration):
                 ('updated_at', models.DateTimeField(auto_now=True)),
                 ('sla_policy', models.ForeignKey(blank=True, help_text='Applies to tickets that follow this SLA policy. Empty: tickets of any SLA policy.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='escalation_policies', to='policies.slapolicy')),
                 ('tags', models.ManyToManyField(blank=True, help_text='Tickets with any of these tags. None: any.', related_name='escalation_policies', to='tickets.tag')),
-                ('teams', models.ManyToManyField(blank=True, help_text='None chosen: any team (superusers only).', related_name='escalation_policies', to='tickets.team')),
+                ('teams', models.ManyToManyField(blank=True, help_text='None chosen: any team (of its SLA policy, if one is chosen).', related_name='escalation_policies', to='tickets.team')),
             ],
             options={
                 'verbose_name_plural': 'escalation policies',

@@ -41,7 +41,10 @@ class EscalationPolicy(models.Model):
         default=list, blank=True, help_text="The channels this policy applies to. None ticked: any channel."
     )
     teams = models.ManyToManyField(
-        Team, blank=True, related_name="escalation_policies", help_text="None chosen: any team (superusers only)."
+        Team,
+        blank=True,
+        related_name="escalation_policies",
+        help_text="None chosen: any team (of its SLA policy, if one is chosen).",
     )
     priorities = models.JSONField(
         default=list, blank=True, help_text="The priorities this policy applies to. None ticked: any priority."

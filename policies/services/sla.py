@@ -17,7 +17,7 @@ from policies.engine import clocks as engine
 from policies.engine import escalations
 from policies.engine.calendar import CalendarSpec
 from policies.engine.matching import Match, PolicyRule, TicketFacts, policy_match
-from policies.models import BusinessCalendar, SlaClock, SlaPolicy, TargetKind, TicketSla
+from policies.models import BusinessCalendar, EscalationPolicy, SlaClock, SlaPolicy, TargetKind, TicketSla
 from policies.services.rulebook import BookEntry, EscalationEntry, Rules, rules
 from tickets.models import ChannelKind, Direction, EventKind, Priority, Status, Ticket, TicketEvent
 from tickets.services.audit import ticket_event_record
@@ -225,8 +225,8 @@ def tickets_to_recompute(*, policies: Iterable[SlaPolicy], calendar: BusinessCal
     return list(Ticket.objects.filter(wanted, status__in=LIVE_STATUSES).values_list("pk", flat=True).distinct())
 
 
-def policy_conditions_q(policy: SlaPolicy) -> Q:
-    """The tickets a policy's conditions match, as a query (whatever their current policy)."""
+def policy_conditions_q(policy: SlaPolicy | EscalationPolicy) -> Q:
+    """The tickets an SLA or escalation policy's conditions match, as a query (whatever their current policy)."""
     if not policy.enabled or policy.pk is None:
         return Q(pk__in=[])
     conditions = Q()

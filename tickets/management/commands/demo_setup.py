@@ -1,4 +1,5 @@
-"""Load demo data: two teams, an admin, a team lead and two agents, API channel accounts, SLA policies, tickets."""
+"""Load demo data: two teams, an admin, a team lead and two agents, API channel accounts, SLA and escalation
+policies, tickets."""
 
 import json
 from datetime import time, timedelta
@@ -11,10 +12,19 @@ from django.db import transaction
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
-from policies.models import BusinessCalendar, OpeningInterval, SlaPolicy, SlaTarget, TargetKind
-from policies.selectors import MANAGE_PERMISSION
+from policies.models import (
+    BusinessCalendar,
+    EscalationLevel,
+    EscalationPolicy,
+    OpeningInterval,
+    SlaPolicy,
+    SlaTarget,
+    TargetKind,
+)
+from policies.selectors import MANAGE_PERMISSION, escalation_tickets_to_recompute
+from policies.services.sla import sla_recompute
 from tickets.connectors import api
-from tickets.models import ChannelAccount, ChannelKind, Priority, Team
+from tickets.models import ChannelAccount, ChannelKind, Priority, Tag, Team
 from tickets.services.deliveries import delivery_receive
 
 DEMO_USERS = [
@@ -65,6 +75,22 @@ LEAD_MODEL_PERMS = [
     "change_slatarget",
     "delete_slatarget",
 ]
+# Their escalation policies, and what escalations did on the tickets they see.
+LEAD_ESCALATION_PERMS = [
+    "view_escalationpolicy",
+    "add_escalationpolicy",
+    "change_escalationpolicy",
+    "delete_escalationpolicy",
+    "view_escalationlevel",
+    "add_escalationlevel",
+    "change_escalationlevel",
+    "delete_escalationlevel",
+    "view_escalationfiring",
+    "view_webhookcall",
+    "view_webhookattempt",
+]
+SALES_POLICY = "Sales, office hours"
+SALES_ESCALATIONS = "Sales escalations"
 H = timedelta(hours=1)
 # Targets per priority: first response, next response, resolution.
 DEMO_TARGETS = {
@@ -82,6 +108,8 @@ class Command(BaseCommand):
         User = get_user_model()
         if User.objects.filter(username="admin").exists():
             self.stdout.write("Demo data already loaded.")
+            # Demo data loaded before escalations existed gets its escalation policy now.
+            self._load_escalations(User, recompute=True)
         else:
             self._load(User)
         self._print_logins()
@@ -104,6 +132,8 @@ class Command(BaseCommand):
                 for team in teams.values():
                     assign_perm(MANAGE_PERMISSION, user, team)
         self._load_policies(teams)
+        # Before the tickets, so that the Sales ticket follows it from the start.
+        self._load_escalations(User, recompute=False)
         now = timezone.now()
         for index, (team_name, sender_id, sender_name, text) in enumerate(DEMO_MESSAGES):
             account = ChannelAccount.objects.get(team=teams[team_name])
@@ -123,7 +153,7 @@ class Command(BaseCommand):
         office = BusinessCalendar.objects.create(name="Sales office", team=teams["Sales"], time_zone="Europe/London")
         for weekday in range(5):
             OpeningInterval.objects.create(calendar=office, weekday=weekday, start=time(9), end=time(17))
-        sales = SlaPolicy.objects.create(name="Sales, office hours", position=10, calendar=office)
+        sales = SlaPolicy.objects.create(name=SALES_POLICY, position=10, calendar=office)
         sales.teams.set([teams["Sales"]])
         standard = SlaPolicy.objects.create(name="Standard, around the clock", position=100)
         for policy in (sales, standard):
@@ -131,6 +161,35 @@ class Command(BaseCommand):
                 kinds = (TargetKind.FIRST_RESPONSE, TargetKind.NEXT_RESPONSE, TargetKind.RESOLUTION)
                 for kind, duration in zip(kinds, durations, strict=True):
                     SlaTarget.objects.create(policy=policy, priority=priority, kind=kind, duration=duration)
+
+    @transaction.atomic
+    def _load_escalations(self, User: Any, *, recompute: bool) -> None:
+        """Sales escalations: warn the lead 15 business minutes before a first response is due, raise the
+        priority at the breach, and give the lead a ticket still unsolved an hour past its resolution target."""
+        lead = User.objects.filter(username="lead").first()
+        sales = SlaPolicy.objects.filter(name=SALES_POLICY).first()
+        if lead is None or sales is None or EscalationPolicy.objects.filter(name=SALES_ESCALATIONS).exists():
+            return  # loaded already, or the demo's lead or Sales policy is gone: nothing to tie it to
+        lead.user_permissions.add(*Permission.objects.filter(codename__in=LEAD_ESCALATION_PERMS))
+        policy = EscalationPolicy.objects.create(name=SALES_ESCALATIONS, position=10, sla_policy=sales)
+        warning = EscalationLevel.objects.create(
+            policy=policy, number=1, kind=TargetKind.FIRST_RESPONSE, offset=-timedelta(minutes=15)
+        )
+        warning.notify_users.set([lead])
+        breach = EscalationLevel.objects.create(
+            policy=policy,
+            number=2,
+            kind=TargetKind.FIRST_RESPONSE,
+            offset=timedelta(0),
+            set_priority=Priority.HIGH,
+            note="First response is overdue: the priority was raised to High.",
+        )
+        escalated, _ = Tag.objects.get_or_create(name="escalated")
+        breach.add_tags.set([escalated])
+        EscalationLevel.objects.create(policy=policy, number=3, kind=TargetKind.RESOLUTION, offset=H, assign_user=lead)
+        if recompute:
+            ticket_ids = escalation_tickets_to_recompute(policy)
+            sla_recompute(ticket_ids=ticket_ids, now=timezone.now(), reason=f"escalation policy “{policy.name}” added")
 
     def _print_logins(self) -> None:
         self.stdout.write("Demo logins (username / password):")
