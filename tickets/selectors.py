@@ -93,6 +93,18 @@ def users_seeing_ticket(ticket: Ticket, user_ids: Iterable[int]) -> QuerySet[Aut
     ).distinct()
 
 
+def user_notifications(user: User) -> QuerySet[Notification]:
+    """`user`'s own notifications about tickets they may still see, newest first, with their tickets."""
+    if not _is_agent(user):
+        return Notification.objects.none()
+    assert isinstance(user, AuthUser)
+    return (
+        Notification.objects.filter(user=user, ticket__in=visible_tickets(user))
+        .select_related("ticket")
+        .order_by("-id")
+    )
+
+
 def unread_notification_counts(user_ids: Iterable[int]) -> dict[int, int]:
     """How many unread notifications each of `user_ids` has (one query)."""
     rows = (

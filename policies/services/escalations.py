@@ -7,7 +7,7 @@ the transaction commits: a tick that is rolled back (a worker killed mid-tick) h
 """
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -97,14 +97,14 @@ def level_fire(
     return firing
 
 
-def level_summary(level: EscalationLevel) -> str:
-    """'Resolution, 30m before due' and the like: when a level fires, in words."""
-    kind = TargetKind(level.kind).label
-    if not level.offset:
-        return f"{kind}, at the breach"
-    if level.offset.total_seconds() < 0:
-        return f"{kind}, {duration_text(-level.offset)} before due"
-    return f"{kind}, {duration_text(level.offset)} after the breach"
+def level_summary(kind: str, offset: timedelta) -> str:
+    """'Resolution, 30m before due' and the like: when a level of target `kind` at `offset` fires, in words."""
+    label = TargetKind(kind).label
+    if not offset:
+        return f"{label}, at the breach"
+    if offset.total_seconds() < 0:
+        return f"{label}, {duration_text(-offset)} before due"
+    return f"{label}, {duration_text(offset)} after the breach"
 
 
 def _act(level: EscalationLevel, *, firing: EscalationFiring, ticket: Ticket, now: datetime) -> list[Outcome]:
@@ -158,7 +158,8 @@ def _assign(level: EscalationLevel, *, ticket: Ticket, now: datetime, reason: st
 
 
 def _notify(level: EscalationLevel, *, ticket: Ticket, user_ids: set[int], now: datetime) -> Outcome:
-    text = f"Ticket #{ticket.number}: {level_summary(level)} ({level.policy.name}, level {level.number})"
+    when = level_summary(level.kind, level.offset)
+    text = f"Ticket #{ticket.number}: {when} ({level.policy.name}, level {level.number})"
     sent, left_out = notifications_send(
         ticket=ticket,
         user_ids=user_ids,

@@ -133,7 +133,7 @@ def _row(
         kind=level.kind,
         target=str(TargetKind(level.kind).label),
         offset=level.offset,
-        when=level_summary(level),
+        when=level_summary(level.kind, level.offset),
         state=state,
         detail=detail,
         cycle=cycle,

@@ -10,9 +10,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from policies.models import SlaPolicy, SlaTarget, TargetKind
+from policies.models import EscalationFiring, SlaPolicy, SlaTarget, TargetKind, WebhookCall
 from tests.factories import ChannelAccountFactory, MessageFactory, UserFactory
-from tickets.models import Priority, Status
+from tickets.models import Notification, Priority, Status, Tag, Ticket
 from tickets.services.tickets import ticket_for_inbound, ticket_status_set
 
 pytestmark = pytest.mark.django_db
@@ -65,24 +65,82 @@ def test_inbox_queries_do_not_grow_with_tickets(agent_a: Any, team_a: Any, setti
     few = queries_for(client, "/inbox/")
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, "/inbox/")
-    # session, user, teams, count, page, newest event id, the page's live SLA clocks
-    assert few == many == 7
+    # session, user, unread notifications, teams, count, page, newest event id, the page's live SLA clocks
+    assert few == many == 8
 
 
-def test_ticket_page_queries_do_not_grow_with_tickets_or_messages(agent_a: Any, team_a: Any) -> None:
+def add_firings(ticket: Ticket, count: int) -> None:
+    """Escalation firings on `ticket` as the tick records them, each with a webhook call (its section lists them)."""
+    now = timezone.now()
+    for _ in range(count):
+        cycle = EscalationFiring.objects.filter(ticket=ticket).count() + 1
+        firing = EscalationFiring.objects.create(
+            ticket=ticket,
+            cycle=cycle,
+            policy_name="Breach desk",
+            level_number=1,
+            kind=TargetKind.FIRST_RESPONSE,
+            offset=timedelta(0),
+            moment=now,
+            fired_at=now,
+            outcomes=[{"action": "note", "status": "done", "detail": "internal note added"}],
+        )
+        call = WebhookCall.objects.create(
+            firing=firing, url="https://hooks.example.com/", secret="s", body="{}", created_at=now
+        )
+        firing.outcomes.append({"action": "webhook", "status": "queued", "detail": "queued", "call": str(call.pk)})
+        firing.save(update_fields=["outcomes"])
+
+
+def add_notes(ticket: Ticket, count: int, *, author: Any) -> None:
+    for i in range(count):
+        MessageFactory(
+            ticket=ticket,
+            direction="out",
+            internal=True,
+            delivery_status="note",
+            external_id=None,
+            author=author if i % 2 else None,
+        )
+
+
+def test_ticket_page_queries_do_not_grow_with_tickets_messages_tags_or_firings(agent_a: Any, team_a: Any) -> None:
     client = Client()
     client.force_login(agent_a)
     [ticket] = make_tickets(1, team=team_a, assignee=agent_a)
     author = UserFactory()
     for i in range(10):
         MessageFactory(ticket=ticket, direction="out" if i % 2 else "in", author=author if i % 2 else None)
+    add_notes(ticket, 2, author=author)
+    ticket.tags.add(Tag.objects.create(name="vip"))
+    add_firings(ticket, 1)
+    Notification.objects.create(user=agent_a, ticket=ticket, text="Escalated", created_at=timezone.now())
     make_tickets(9, team=team_a, assignee=agent_a)
     few = queries_for(client, f"/tickets/{ticket.number}/")
     for i in range(190):
         MessageFactory(ticket=ticket, direction="out" if i % 2 else "in", author=UserFactory() if i % 2 else None)
+    add_notes(ticket, 20, author=UserFactory())
+    ticket.tags.add(*[Tag.objects.create(name=f"tag-{i}") for i in range(10)])
+    add_firings(ticket, 30)
+    for _ in range(20):
+        Notification.objects.create(user=agent_a, ticket=ticket, text="Escalated", created_at=timezone.now())
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, f"/tickets/{ticket.number}/")
-    # session, user, teams, ticket, messages with authors, newest event id, SLA policy, SLA clocks
+    # session, user, teams, ticket, its tags, messages with authors, SLA policy, SLA clocks, escalation policy,
+    # firings, their webhook calls, newest event id, unread notifications
+    assert few == many == 13
+
+
+def test_ticket_live_partial_queries_do_not_grow_with_messages(agent_a: Any, team_a: Any) -> None:
+    client = Client()
+    client.force_login(agent_a)
+    [ticket] = make_tickets(1, team=team_a, assignee=agent_a)
+    add_notes(ticket, 2, author=agent_a)
+    few = queries_for(client, f"/tickets/{ticket.number}/live/")
+    add_notes(ticket, 40, author=UserFactory())
+    ticket.tags.add(*[Tag.objects.create(name=f"tag-{i}") for i in range(10)])
+    many = queries_for(client, f"/tickets/{ticket.number}/live/")
+    # session, user, teams, ticket, its tags, messages with authors, SLA policy, SLA clocks
     assert few == many == 8
 
 

@@ -52,3 +52,14 @@ def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
             recipient_list=[notification.user.email],
         )
     return sent
+
+
+def notifications_mark_read(*, user_id: int, now: datetime, notification_id: int | None = None) -> int:
+    """Mark `user_id`'s unread notifications read at `now` (only `notification_id`, if given); how many.
+
+    Conditional on still being unread, so a second tab opening one keeps the first reading's time.
+    """
+    unread = Notification.objects.filter(user_id=user_id, read_at__isnull=True)
+    if notification_id is not None:
+        unread = unread.filter(pk=notification_id)
+    return unread.update(read_at=now)

@@ -10,17 +10,21 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from policies.countdowns import countdowns_for, ticket_sla_panel
+from policies.firings import ticket_escalations
 from tickets.models import Ticket
 from tickets.selectors import inbox_tickets, latest_event_id, ticket_thread, visible_tickets
 from tickets.services.messages import message_reply
+from tickets.views.notifications import header_context
 
 
 class ReplyForm(forms.Form):
     text = forms.CharField(label="Reply", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
 
 
-def _visible_ticket(request: HttpRequest, number: int) -> Ticket:
+def _visible_ticket(request: HttpRequest, number: int, *, with_tags: bool = False) -> Ticket:
     tickets = visible_tickets(request.user).select_related("team", "assignee", "contact", "identity__channel_account")
+    if with_tags:
+        tickets = tickets.prefetch_related("tags")
     return get_object_or_404(tickets, number=number)
 
 
@@ -42,7 +46,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(inbox_tickets(request.user), settings.HELPDESK_INBOX_PAGE_SIZE).get_page(request.GET.get("page"))
     countdowns = countdowns_for([ticket.pk for ticket in page], now=timezone.now())
     rows = [(ticket, countdowns.get(ticket.pk)) for ticket in page]
-    context = {"page": page, "rows": rows, "last_event_id": last_event_id}
+    context = {"page": page, "rows": rows, "last_event_id": last_event_id, **header_context(request)}
     return render(request, "tickets/inbox.html", context)
 
 
@@ -58,10 +62,16 @@ def inbox_row(request: HttpRequest, ticket_id: int) -> HttpResponse:
 @require_GET
 @login_required
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
-    """A ticket's page: its SLA, the thread and the reply box."""
+    """A ticket's page: its facts and SLA, the thread, the reply box and its escalations."""
     last_event_id = latest_event_id()  # before the ticket, as in the inbox
-    ticket = _visible_ticket(request, number)
-    context = {**_live_context(ticket), "form": ReplyForm(), "last_event_id": last_event_id}
+    ticket = _visible_ticket(request, number, with_tags=True)
+    context = {
+        **_live_context(ticket),
+        "escalations": ticket_escalations(ticket),
+        "form": ReplyForm(),
+        "last_event_id": last_event_id,
+        **header_context(request),
+    }
     return render(request, "tickets/ticket.html", context)
 
 
@@ -69,8 +79,17 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
 @login_required
 def ticket_thread_partial(request: HttpRequest, number: int) -> HttpResponse:
     """The header, SLA panel and thread of a ticket, re-fetched by the live client after an event on it."""
-    ticket = _visible_ticket(request, number)
+    ticket = _visible_ticket(request, number, with_tags=True)
     return render(request, "tickets/_ticket_live.html", _live_context(ticket))
+
+
+@require_GET
+@login_required
+def ticket_escalations_partial(request: HttpRequest, number: int) -> HttpResponse:
+    """A ticket's escalations section, re-fetched by the live client when a level fires on it."""
+    ticket = _visible_ticket(request, number)
+    context = {"ticket": ticket, "escalations": ticket_escalations(ticket)}
+    return render(request, "tickets/_ticket_escalations.html", context)
 
 
 @require_POST

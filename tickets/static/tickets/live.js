@@ -1,12 +1,18 @@
 // The live client: one websocket per page to /ws/agent/. Every frame carries its event id, so frames seen
 // twice (an agent in two groups) are dropped, and after a reconnect the page asks for what it missed.
+// Notification frames (to this user alone) set the header's unread count and show a toast.
 (function () {
   "use strict";
   const body = document.body;
   const stateEl = document.getElementById("live-state");
   const seen = new Set();
+  // Notification ids are a sequence of their own: kept apart from the event ids the page resumes after.
+  const seenNotifications = new Set();
+  // Pages that show no ticket events (the notifications list) render no event id and ask for no replay.
+  const resumes = body.dataset.lastEventId !== undefined;
   let lastId = parseInt(body.dataset.lastEventId || "0", 10);
   let retry = 0;
+  let connected = false;
   let socket = null;
 
   if (window.htmx) {
@@ -32,12 +38,16 @@
     socket.addEventListener("open", function () {
       retry = 0;
       setState("live", "Live");
-      socket.send(JSON.stringify({ type: "resume", after: lastId }));
+      if (resumes) socket.send(JSON.stringify({ type: "resume", after: lastId }));
+      // Notifications are not replayed: after a reconnect, the count is read again instead.
+      if (connected) refreshNotificationsLink();
+      connected = true;
     });
     socket.addEventListener("message", function (msg) {
       const frame = JSON.parse(msg.data);
       // More was missed than the server replays: a fresh page is the honest catch-up.
       if (frame.type === "resumed" && frame.complete === false) { location.reload(); return; }
+      if (frame.type === "notification") { notify(frame); return; }
       if (frame.type !== "ticket.event") return;
       if (seen.has(frame.id)) return;
       seen.add(frame.id);
@@ -54,7 +64,8 @@
   }
 
   // Events that change how a row looks but are not new activity: the row is redrawn where it stands.
-  const IN_PLACE_KINDS = new Set(["sla"]);
+  // (A note does not move the ticket's activity time either: the contact's conversation did not move.)
+  const IN_PLACE_KINDS = new Set(["sla", "priority", "tags", "note", "escalated"]);
   const pending = new Map();
   // Several events about one ticket in a burst need one fetch, not one each. The fetch moves the row to
   // the top if any event of the burst was new activity.
@@ -72,7 +83,10 @@
     if (page === "inbox") {
       once("row-" + frame.ticket.id, move, function (moveRow) { refreshRow(frame.ticket.id, moveRow); });
     }
-    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId) once("thread", true, refreshTicket);
+    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId) {
+      once("thread", true, refreshTicket);
+      if (frame.kind === "escalated") once("escalations", true, refreshEscalations);
+    }
   }
 
   function swapped(element) {
@@ -125,6 +139,70 @@
       if (window.htmx) htmx.process(live);
       swapped(live);
     }
+  }
+
+  async function refreshEscalations() {
+    const section = await fetchHtml(body.dataset.escalationsUrl);
+    const current = document.getElementById("ticket-escalations");
+    if (section && current) current.replaceWith(section);
+  }
+
+  function notify(frame) {
+    if (seenNotifications.has(frame.id)) return;
+    seenNotifications.add(frame.id);
+    const count = document.getElementById("notifications-count");
+    if (count) { count.textContent = String(frame.unread); count.dataset.count = String(frame.unread); }
+    const announcer = document.getElementById("notification-announcer");
+    if (announcer) {
+      // Emptied first, so that the same words twice are still said twice.
+      announcer.textContent = "";
+      setTimeout(function () { announcer.textContent = "New notification: " + frame.text; }, 50);
+    }
+    toast(frame);
+  }
+
+  const TOAST_SECONDS = 20;
+  const MAX_TOASTS = 3;
+
+  function toast(frame) {
+    const box = document.getElementById("toasts");
+    const link = document.getElementById("notifications-link");
+    if (!box || !link) return;
+    // Built from text nodes, never HTML: the text names policies and tickets that others typed.
+    const item = document.createElement("div");
+    item.className = "toast";
+    item.setAttribute("role", "group");
+    item.setAttribute("aria-label", "Notification");
+    item.dataset.notificationId = String(frame.id);
+    const label = document.createElement("strong");
+    label.textContent = "Notification";
+    const anchor = document.createElement("a");
+    // Opening it marks it read and lands on the ticket.
+    anchor.href = link.dataset.openUrl.replace("/0/", "/" + frame.id + "/");
+    anchor.textContent = frame.text;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "toast-close";
+    close.setAttribute("aria-label", "Dismiss notification");
+    close.textContent = "×";
+    close.addEventListener("click", function () { item.remove(); });
+    item.append(label, anchor, close);
+    box.prepend(item);
+    while (box.children.length > MAX_TOASTS) box.lastElementChild.remove();
+    // It goes away by itself, but not from under a pointer or the keyboard focus; the list keeps it.
+    (function expire() {
+      setTimeout(function () {
+        if (item.matches(":hover") || item.contains(document.activeElement)) expire();
+        else item.remove();
+      }, TOAST_SECONDS * 1000);
+    })();
+  }
+
+  async function refreshNotificationsLink() {
+    const current = document.getElementById("notifications-link");
+    if (!current) return;
+    const fresh = await fetchHtml(current.dataset.badgeUrl);
+    if (fresh && fresh.id === current.id) current.replaceWith(fresh);
   }
 
   connect();
