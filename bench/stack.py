@@ -3,7 +3,7 @@
 Two stacks: `embedded` (SQLite in a work directory, no Redis) and `postgres` (PostgreSQL and Redis on this
 machine). For either, a benchmark gets a fresh migrated database, an environment for the server that carries
 only this stack's URLs, an API channel account to post to, and daphne started as a separate process on a free
-port. Nothing here knows what a benchmark sends; that is the caller's business.
+port, or a Celery worker and beat on it. Nothing here knows what a benchmark sends; that is the caller's business.
 """
 
 import contextlib
@@ -270,3 +270,72 @@ def stop_process(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+
+
+# --- Celery worker and beat -------------------------------------------------------------------------------------
+
+# A worker's warm shutdown waits for the task it runs; a tick may take a while.
+CELERY_STOP_TIMEOUT_S = 30
+
+
+@contextlib.contextmanager
+def running_celery(
+    env: dict[str, str], workdir: Path, *, name: str, concurrency: int = 2
+) -> Iterator[tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]]:
+    """Start a Celery worker named `name` and Celery beat (the DatabaseScheduler) with `env`; always stop them.
+
+    Yields (worker, beat) once beat has sent a task and the worker has received one. Both run from `workdir`
+    (beat's schedule and pid files go there) and log to it; each is a process group of its own, so a worker is
+    stopped with its children. `env` chooses the database, the broker and the queue (CELERY_TASK_DEFAULT_QUEUE).
+    """
+    env = {**env, "PYTHONPATH": str(ROOT)}
+    worker_log, beat_log = workdir / f"{name}-worker.log", workdir / f"{name}-beat.log"
+    worker_args = ["worker", "--concurrency", str(concurrency), "--without-gossip", "--without-mingle"]
+    beat_args = ["beat", "--scheduler", "django_celery_beat.schedulers:DatabaseScheduler"]
+    beat_args += ["--schedule", str(workdir / f"{name}-beat-schedule"), "--pidfile", str(workdir / f"{name}-beat.pid")]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        processes.append(_celery_start([*worker_args, "--hostname", f"{name}@%h"], env, worker_log, workdir))
+        _wait_for_log(processes[0], worker_log, f"{name}@{socket.gethostname()} ready", "the Celery worker")
+        processes.append(_celery_start(beat_args, env, beat_log, workdir))
+        _wait_for_log(processes[1], beat_log, "Sending due task", "Celery beat")
+        _wait_for_log(processes[0], worker_log, " received", "the worker's first task")
+        yield processes[0], processes[1]
+    finally:
+        for process in reversed(processes):
+            stop_group(process)
+
+
+def _celery_start(args: list[str], env: dict[str, str], log_path: Path, workdir: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "helpdesk", *args, "--loglevel", "INFO"],
+            cwd=workdir,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _wait_for_log(process: subprocess.Popen[bytes], log_path: Path, text: str, what: str) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while text.encode() not in log_path.read_bytes():
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log_tail(log_path)}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} was not ready within {SERVER_START_TIMEOUT_S}s:\n{log_tail(log_path)}")
+        time.sleep(0.2)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group we started (a worker and its children), then SIGKILL it if it lingers."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=CELERY_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=CELERY_STOP_TIMEOUT_S)
