@@ -349,3 +349,17 @@ def test_a_status_change_to_solved_stops_and_cancels(sla: SlaPolicy, account_a: 
     ticket_status_set(ticket=ticket, status=Status.SOLVED, now=start + H)
     assert SlaClock.objects.filter(ticket=ticket, next_check_at__isnull=False).count() == 0
     assert clocks_check(now=start + 9 * H) == 0
+
+
+def test_a_batch_takes_the_tickets_due_first(sla: SlaPolicy, account_a: Any) -> None:
+    escalation(sla, {"kind": FIRST, "offset": timedelta(0), "note": "late"})
+    tickets = [webhook_ticket(account_a, sender=f"c-order-{n}") for n in range(3)]
+    # Make the last ticket due first, the first one last.
+    for ticket, minutes in zip(tickets, (30, 20, 10), strict=True):
+        due = clock(ticket).started_at + minutes * M
+        SlaClock.objects.filter(ticket=ticket, kind=FIRST).update(due_at=due, next_check_at=due)
+    later = clock(tickets[0]).due_at + H
+    handled = []
+    while clocks_check(now=later, limit=1):
+        handled.append(EscalationFiring.objects.latest("id").ticket_id)
+    assert handled == [tickets[2].pk, tickets[1].pk, tickets[0].pk]

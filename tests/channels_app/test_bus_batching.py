@@ -1,0 +1,68 @@
+"""The frames of one commit leave together, in order, and a frame from a rolled-back savepoint never leaves."""
+
+from typing import Any
+
+import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.db import transaction
+from django.utils import timezone
+
+from channels_app import bus
+from channels_app.groups import team_group
+from tests.factories import TicketFactory
+from tickets.models import EventKind
+from tickets.services.audit import ticket_event_record
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def received(layer: Any, channel: str) -> list[int]:
+    """The event ids the layer holds for `channel`, in the order they arrive."""
+
+    async def drain() -> list[int]:
+        import asyncio
+
+        ids = []
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)
+            except TimeoutError:
+                return ids
+            ids.append(message["frame"]["id"])
+
+    return async_to_sync(drain)()
+
+
+def test_one_commit_sends_its_frames_in_one_hop_and_in_order(team_a: Any, monkeypatch: Any) -> None:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(team_group(team_a.pk), channel)
+    hops = []
+    real = bus.publish_all
+    monkeypatch.setattr(bus, "publish_all", lambda batch: (hops.append(len(batch)), real(batch)))
+    ticket = TicketFactory(team=team_a)
+    now = timezone.now()
+    with transaction.atomic():
+        first = ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=now)
+        try:
+            with transaction.atomic():
+                ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=now)
+                raise RuntimeError("roll the savepoint back")
+        except RuntimeError:
+            pass
+        last = ticket_event_record(ticket=ticket, kind=EventKind.TAGS, now=now)
+    assert hops == [2]
+    assert received(layer, channel) == [first.pk, last.pk]
+
+
+def test_a_rolled_back_transaction_sends_nothing(team_a: Any) -> None:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(team_group(team_a.pk), channel)
+    ticket = TicketFactory(team=team_a)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=timezone.now())
+        raise RuntimeError("roll back")
+    after = ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=timezone.now())  # autocommit: at once
+    assert received(layer, channel) == [after.pk]
