@@ -49,28 +49,35 @@ class _Send:
         self.outgoing = outgoing
 
     def __call__(self) -> None:
-        batch: list[Outgoing] = getattr(_committed, "batch", None) or []
+        run, still_to_run = _commit_run()
+        held: tuple[int, list[Outgoing]] | None = getattr(_committed, "held", None)
+        if held is not None and held[0] != run:
+            # Left over from an earlier commit whose hooks stopped at an error: committed frames, send them.
+            publish_all(held[1])
+            held = None
+        batch = held[1] if held else []
         batch.append(self.outgoing)
-        _committed.batch = batch
-        if any(isinstance(callback, _Send) for callback in _callbacks_still_to_run()):
+        if any(isinstance(callback, _Send) for callback in still_to_run):
+            _committed.held = (run, batch)
             return
-        _committed.batch = None
+        _committed.held = None
         publish_all(batch)
 
 
-def _callbacks_still_to_run() -> list[Any]:
-    """The on_commit callbacks of this commit that Django has yet to run, as far as it can be seen.
+def _commit_run() -> tuple[int, list[Any]]:
+    """This commit's run of on_commit hooks: (an id for it, the callbacks Django has yet to run).
 
     Django (5.2) pops them one by one from a local list of BaseDatabaseWrapper.run_and_clear_commit_hooks;
     that list is read from the caller's frame. Anywhere else (a test running captured callbacks itself), or
-    should Django change, this answers "none": each frame is then sent at once, as correct, just slower.
-    tests/channels_app/test_bus_batching.py pins that the batching happens.
+    should Django change, there is nothing more to come: each frame is then sent at once, as correct, just
+    slower. tests/channels_app/test_bus_batching.py pins that the batching happens.
     """
     frame = sys._getframe(2)  # this <- _Send.__call__ <- Django's commit hook loop
-    pending = (
-        frame.f_locals.get("current_run_on_commit") if frame.f_code.co_name == "run_and_clear_commit_hooks" else None
-    )
-    return [entry[1] for entry in pending] if isinstance(pending, list) else []
+    if frame.f_code.co_name == "run_and_clear_commit_hooks":
+        pending = frame.f_locals.get("current_run_on_commit")
+        if isinstance(pending, list):
+            return id(pending), [entry[1] for entry in pending]
+    return 0, []
 
 
 def ticket_event_publish_on_commit(event: TicketEvent) -> None:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from policies.services.sla import sla_recompute
 from policies.services.tick import BATCH, clocks_check
-from policies.services.webhooks import webhook_call_attempt, webhook_calls_claim
+from policies.services.webhooks import Claim, webhook_call_attempt, webhook_calls_claim
 
 # A tick that finds more work than this keeps the rest for the next tick (one a second), so that a backlog
 # never holds one worker for long.
@@ -28,15 +28,15 @@ def tick_once(*, budget: float = TICK_BUDGET_SECONDS) -> int:
 def sla_tick() -> int:
     """Record breaches and fire escalation levels that are due, then hand due webhook calls to the workers."""
     handled = tick_once()
-    for call_id in webhook_calls_claim(now=timezone.now()):
-        webhook_attempt.delay(call_id)
+    for claim in webhook_calls_claim(now=timezone.now()):
+        webhook_attempt.delay(claim.call_id, claim.token)
     return handled
 
 
 @shared_task(name="policies.webhook_attempt", ignore_result=True)
-def webhook_attempt(call_id: int) -> str:
+def webhook_attempt(call_id: int, token: str) -> str:
     """One try of an escalation's outbound webhook; a failed try is tried again by a later tick, with backoff."""
-    return webhook_call_attempt(call_id=call_id, now=timezone.now())
+    return webhook_call_attempt(claim=Claim(call_id=call_id, token=token), now=timezone.now())
 
 
 @shared_task(name="policies.sla_recompute", acks_late=True, ignore_result=True)

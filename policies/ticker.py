@@ -33,8 +33,13 @@ def ticker_start() -> None:
 
 
 def _send_webhooks() -> None:
-    for call_id in webhook_calls_claim(now=timezone.now()):
-        webhook_call_attempt(call_id=call_id, now=timezone.now())
+    # One claim at a time: a lease starts when its call is about to be sent, not while others go first.
+    while claimed := webhook_calls_claim(now=timezone.now(), limit=1):
+        try:
+            webhook_call_attempt(claim=claimed[0], now=timezone.now())
+        except Exception:
+            logger.exception("escalation webhook call %s failed to run", claimed[0].call_id)
+            return
 
 
 def _loop(work: Callable[[], object]) -> None:

@@ -42,7 +42,7 @@ def recompute_in_background(
     for start in range(0, len(ticket_ids), CHUNK_SIZE):
         chunk = ticket_ids[start : start + CHUNK_SIZE]
         # After commit: the worker must read the saved edit, and a rolled-back edit must change nothing.
-        transaction.on_commit(partial(sla_recompute_task.delay, chunk, reason))
+        transaction.on_commit(partial(sla_recompute_task.delay, chunk, reason), robust=True)
     model_admin.message_user(request, recompute_message(len(ticket_ids), subject), messages.INFO)
     return len(ticket_ids)
 

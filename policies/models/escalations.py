@@ -176,8 +176,10 @@ class WebhookCall(models.Model):
     state = models.CharField(max_length=10, choices=CallState.choices, default=CallState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    # A sender holds the call until then; one that died mid-call loses it when the lease runs out.
+    # A sender holds the call until then, under its token; one that died mid-call loses it when the lease
+    # runs out, and a sender whose token was replaced by a later claim must not send.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
 

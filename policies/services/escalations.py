@@ -7,6 +7,7 @@ the transaction commits: a tick that is rolled back (a worker killed mid-tick) h
 """
 
 import json
+import urllib.parse
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -206,7 +207,9 @@ def _webhook(level: EscalationLevel, *, firing: EscalationFiring, ticket: Ticket
         next_attempt_at=now,
         created_at=now,
     )
-    return _outcome("webhook", "queued", f"call {call.pk} to {level.webhook_url} queued", call=str(call.pk))
+    # Only the host: a webhook URL is often its own credential (a chat hook), and outcomes reach every agent.
+    host = urllib.parse.urlsplit(level.webhook_url).netloc
+    return _outcome("webhook", "queued", f"call {call.pk} to {host} queued", call=str(call.pk))
 
 
 def _outcome(action: str, status: str, detail: str, **extra: Any) -> Outcome:

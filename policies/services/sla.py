@@ -17,7 +17,15 @@ from policies.engine import clocks as engine
 from policies.engine import escalations
 from policies.engine.calendar import CalendarSpec
 from policies.engine.matching import Match, PolicyRule, TicketFacts, policy_match
-from policies.models import BusinessCalendar, EscalationPolicy, SlaClock, SlaPolicy, TargetKind, TicketSla
+from policies.models import (
+    BusinessCalendar,
+    EscalationFiring,
+    EscalationPolicy,
+    SlaClock,
+    SlaPolicy,
+    TargetKind,
+    TicketSla,
+)
 from policies.services.rulebook import BookEntry, EscalationEntry, Rules, rules
 from tickets.models import ChannelKind, Direction, EventKind, Priority, Status, Ticket, TicketEvent
 from tickets.services.audit import ticket_event_record
@@ -72,7 +80,7 @@ class Schedule:
 
     def armed(self, row: SlaClock, clock: engine.Clock) -> list[escalations.Scheduled]:
         """The levels still to fire on `clock` (the value of `row`), earliest first."""
-        if not clock.running or self.escalation_policy_id is None:
+        if self.escalation_policy_id is None:
             return []
         return escalations.armed(clock, self.levels(row.kind), fired=set(row.escalated), calendar=self.calendar)
 
@@ -141,21 +149,47 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
         clock = engine.settle(row.to_clock(), now=now, calendar=used_calendar)
         if kind in targets:
             clock_save(row, engine.retarget(clock, target=targets[kind], now=now, calendar=calendar), schedule)
-        elif row.breached_at is not None or row.escalated:
-            # Kept, stopped, rather than dropped: it holds a breach or escalations the ticket's history shows.
+        elif clock.breached_at is not None:
+            # Kept, stopped: a breach stays on record (settle has just observed one that no tick recorded yet).
             clock_save(row, engine.stop(clock, now=now, calendar=calendar), schedule)
         else:
+            # Dropped: the ticket no longer has this target. Its firings stay on the ticket; should the target
+            # come back, a new clock starts from the ticket's creation.
             row.delete()
     had = {row.kind for row in history}
     unanswered = sla.responded_at is None and ticket.status in LIVE_STATUSES
     if TargetKind.FIRST_RESPONSE in targets and TargetKind.FIRST_RESPONSE not in had and unanswered:
         clock = engine.start(target=targets[TargetKind.FIRST_RESPONSE], now=ticket.created_at, calendar=calendar)
         clock = engine.retarget(clock, target=clock.target, now=now, calendar=calendar)
-        clock_create(ticket=ticket, kind=TargetKind.FIRST_RESPONSE, clock=clock, schedule=schedule)
+        clock_create(
+            ticket=ticket,
+            kind=TargetKind.FIRST_RESPONSE,
+            clock=clock,
+            schedule=schedule,
+            escalated=_fired(ticket, TargetKind.FIRST_RESPONSE),
+        )
     if TargetKind.RESOLUTION in targets and TargetKind.RESOLUTION not in had and ticket.status in LIVE_STATUSES:
         clock = _resolution_replayed(ticket, targets[TargetKind.RESOLUTION], now=now, calendar=calendar)
-        clock_create(ticket=ticket, kind=TargetKind.RESOLUTION, clock=clock, schedule=schedule)
+        clock_create(
+            ticket=ticket,
+            kind=TargetKind.RESOLUTION,
+            clock=clock,
+            schedule=schedule,
+            escalated=_fired(ticket, TargetKind.RESOLUTION),
+        )
     return sla
+
+
+def _fired(ticket: Ticket, kind: str) -> list[int]:
+    """The levels that fired on the first `kind` clock of `ticket`, dropped when its policy lost the target.
+
+    A clock that comes back with the target is the same wait for the customer: what fired then stays fired.
+    """
+    return list(
+        EscalationFiring.objects.filter(
+            ticket=ticket, kind=kind, clock__isnull=True, cycle=1, level__isnull=False
+        ).values_list("level_id", flat=True)
+    )
 
 
 def _escalation_match(
@@ -292,9 +326,17 @@ def _responded_at(ticket: Ticket) -> datetime | None:
     return min((at for at in (replied, ticket.solved_at) if at is not None), default=None)
 
 
-def clock_create(*, ticket: Ticket, kind: str, clock: engine.Clock, schedule: Schedule, cycle: int = 1) -> SlaClock:
-    """Store a new clock (cycle `cycle` of its kind) on `ticket`, its escalation levels armed."""
-    row = SlaClock(ticket=ticket, kind=kind, cycle=cycle)
+def clock_create(
+    *,
+    ticket: Ticket,
+    kind: str,
+    clock: engine.Clock,
+    schedule: Schedule,
+    cycle: int = 1,
+    escalated: Iterable[int] = (),
+) -> SlaClock:
+    """Store a new clock (cycle `cycle` of its kind) on `ticket`, its escalation levels armed (but `escalated`)."""
+    row = SlaClock(ticket=ticket, kind=kind, cycle=cycle, escalated=list(escalated))
     row.apply(clock, schedule.next_check(row, clock))
     row.save()
     return row

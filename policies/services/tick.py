@@ -12,7 +12,8 @@ A worker killed in the middle loses its transaction whole: the next tick finds t
 The cost of a batch follows the work that is due, not the number of open clocks.
 """
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import OuterRef, Subquery
@@ -21,15 +22,21 @@ from policies.engine import clocks as engine
 from policies.engine import escalations
 from policies.models import SlaClock, TicketSla
 from policies.services.escalations import REMATCHING_ACTIONS, LevelCache, level_fire
-from policies.services.rulebook import rules
+from policies.services.rulebook import Rules, rules
 from policies.services.sla import Schedule, clock_save
 from tickets.models import EventKind, Ticket
 from tickets.services.audit import ticket_event_record
+
+logger = logging.getLogger(__name__)
 
 # How many tickets one batch (one transaction) takes. Firing a level costs tens of milliseconds; a small
 # batch holds its ticket locks for a second or so and makes its firings visible soon.
 BATCH = 50
 CANDIDATES_PER_TICKET = 40
+# A ticket the tick could not handle is tried again this much later.
+RETRY_AFTER = timedelta(minutes=1)
+# Each pass over a ticket fires at least one level; a ticket never needs more than a few.
+MAX_PASSES = 10
 
 
 def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
@@ -57,24 +64,42 @@ def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
         }
         if not tickets:
             return 0
-        rows = list(
-            SlaClock.objects.select_for_update(of=("self",))
-            .filter(ticket_id__in=tickets, next_check_at__lte=now)
-            .order_by("next_check_at", "id")
-        )
         slas = {
             sla.ticket_id: sla
             for sla in TicketSla.objects.select_related("policy__calendar").filter(ticket_id__in=tickets)
         }
         levels, book = LevelCache(), rules()
-        for row in rows:
-            row.ticket = tickets[row.ticket_id]
-            sla = slas.get(row.ticket_id)
-            _check(row, Schedule.of(sla, book=book) if sla else Schedule(None, None), now=now, levels=levels)
+        for ticket in tickets.values():
+            try:
+                with transaction.atomic():
+                    _ticket_check(ticket, slas.get(ticket.pk), now=now, levels=levels, book=book)
+            except Exception:
+                # One ticket that cannot be handled (a bug, bad data) must not hold up the rest, nor every
+                # later tick: its work waits a minute, in the log for someone to look at.
+                logger.exception("the tick could not handle ticket %s", ticket.pk)
+                SlaClock.objects.filter(ticket=ticket, next_check_at__lte=now).update(next_check_at=now + RETRY_AFTER)
     return len(tickets)
 
 
-def _check(row: SlaClock, schedule: Schedule, *, now: datetime, levels: LevelCache) -> None:
+def _ticket_check(ticket: Ticket, sla: TicketSla | None, *, now: datetime, levels: LevelCache, book: Rules) -> None:
+    """Do what is due on one ticket's clocks. A level that matched the ticket again (a new priority, team or
+    tags) may have retargeted, stopped or removed its clocks and changed its escalation policy: everything
+    is read again before anything else fires."""
+    for attempt in range(MAX_PASSES):
+        if attempt:
+            sla = TicketSla.objects.select_related("policy__calendar").filter(ticket=ticket).first()
+        schedule = Schedule.of(sla, book=book) if sla else Schedule(None, None)
+        rows = SlaClock.objects.select_for_update(of=("self",)).filter(ticket=ticket, next_check_at__lte=now)
+        for row in rows.order_by("next_check_at", "id"):
+            row.ticket = ticket
+            if _check(row, schedule, now=now, levels=levels):
+                break
+        else:
+            return
+
+
+def _check(row: SlaClock, schedule: Schedule, *, now: datetime, levels: LevelCache) -> bool:
+    """Record the breach and fire the levels due on one clock; True when a level matched the ticket again."""
     was_breached = row.breached_at is not None
     clock = engine.observe(row.to_clock(), now)
     firing = escalations.due(schedule.armed(row, clock), now)
@@ -86,20 +111,12 @@ def _check(row: SlaClock, schedule: Schedule, *, now: datetime, levels: LevelCac
             now=now,
             data={"clock": row.kind, "cycle": row.cycle, "state": clock.state.value},
         )
-    if not firing:
-        return
-    rematched = False
     for item in firing:
         fired = level_fire(row=row, item=item, now=now, levels=levels)
-        rematched |= fired is not None and any(
-            outcome["action"] in REMATCHING_ACTIONS and outcome["status"] == "done" for outcome in fired.outcomes
-        )
-    if not rematched:
+        if fired is not None and any(
+            outcome["action"] in REMATCHING_ACTIONS and outcome["status"] != "skipped" for outcome in fired.outcomes
+        ):
+            return True
+    if firing:
         clock_save(row, row.to_clock(), schedule)  # the levels fired are off the schedule now
-        return
-    # The actions matched the ticket again (a new priority, team or tags): read the clock as they left it.
-    fresh = SlaClock.objects.select_related("ticket").filter(pk=row.pk).first()
-    if fresh is None:
-        return
-    sla = TicketSla.objects.select_related("policy__calendar").filter(ticket_id=fresh.ticket_id).first()
-    clock_save(fresh, fresh.to_clock(), Schedule.of(sla) if sla else Schedule(None, None))
+    return False

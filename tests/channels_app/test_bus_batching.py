@@ -66,3 +66,20 @@ def test_a_rolled_back_transaction_sends_nothing(team_a: Any) -> None:
         raise RuntimeError("roll back")
     after = ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=timezone.now())  # autocommit: at once
     assert received(layer, channel) == [after.pk]
+
+
+def test_frames_held_when_a_hook_failed_leave_before_the_next_commit_s(monkeypatch: Any) -> None:
+    sent: list[list[str]] = []
+    monkeypatch.setattr(bus, "publish_all", lambda batch: sent.append([message["n"] for _, message in batch]))
+
+    def broker_down() -> None:
+        raise RuntimeError("broker down")
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        transaction.on_commit(bus._Send((["g"], {"n": "first"})))
+        transaction.on_commit(broker_down)
+        transaction.on_commit(bus._Send((["g"], {"n": "lost with the failed run"})))
+    with transaction.atomic():
+        transaction.on_commit(bus._Send((["g"], {"n": "later"})))
+    # The committed frame held by the failed run is sent on its own, never mixed into another commit's.
+    assert sent == [["first"], ["later"]]

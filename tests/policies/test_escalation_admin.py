@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 
 from policies.models import EscalationFiring, EscalationLevel, EscalationPolicy, SlaPolicy, TicketSla, WebhookCall
-from policies.services.webhooks import webhook_call_attempt
+from policies.services.webhooks import webhook_call_attempt, webhook_calls_claim
 from tests.factories import UserFactory
 from tests.policies.escalation_helpers import (
     escalation_post,
@@ -382,8 +382,9 @@ def test_firings_and_calls_are_scoped_to_visible_tickets_and_read_only(
     own, other = (EscalationFiring.objects.get(ticket=ticket) for ticket in (mine, theirs))
     call = WebhookCall.objects.get(firing=own)
     fake_platform.statuses = [500, 200]
-    assert webhook_call_attempt(call_id=call.pk, now=own.fired_at) == "pending"
-    assert webhook_call_attempt(call_id=call.pk, now=own.fired_at + M) == "succeeded"
+    for now, state in ((own.fired_at, "pending"), (own.fired_at + M, "succeeded")):
+        [claim] = [claim for claim in webhook_calls_claim(now=now) if claim.call_id == call.pk]
+        assert webhook_call_attempt(claim=claim, now=now) == state
     detail = page_text(client.get(f"{FIRINGS_URL}{own.pk}/change/"))
     assert "<td>note</td><td>done</td><td>internal note added</td>" in detail
     assert "<td>webhook</td><td>queued</td>" in detail and "succeeded after 2 attempts" in detail

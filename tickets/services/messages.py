@@ -87,7 +87,7 @@ def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | No
         if sendable:
             from tickets.tasks import message_send  # the task module is a face over message_deliver
 
-            transaction.on_commit(lambda: message_send.delay(message.pk))
+            transaction.on_commit(lambda: message_send.delay(message.pk), robust=True)
     return message
 
 

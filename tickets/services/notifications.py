@@ -31,7 +31,7 @@ def notifications_send(
     if emailed:
         from tickets.tasks import notification_email  # the task module is a face over notification_emails_send
 
-        transaction.on_commit(lambda: notification_email.delay(emailed))
+        transaction.on_commit(lambda: notification_email.delay(emailed), robust=True)
     allowed_ids = {user.pk for user in allowed}
     return notifications, [user_id for user_id in wanted if user_id not in allowed_ids]
 
