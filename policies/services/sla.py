@@ -133,13 +133,15 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
         sla = TicketSla(ticket=ticket, matched_at=now, responded_at=_responded_at(ticket))
     # The time clocks used so far is measured in the calendar they ran on.
     used_calendar = calendar_spec(sla.policy.calendar) if sla.policy else None
+    before = _matched(sla)
     if sla.policy_id != (policy.pk if policy else None) or sla._state.adding:
         sla.matched_at = now
     sla.policy = policy
     sla.policy_name = policy.name if policy else ""
     sla.reasons = list(match.reasons) if match else []
     _escalation_set(sla, escalation)
-    sla.save()
+    if sla._state.adding or _matched(sla) != before:
+        sla.save()
     targets = entry.targets_for(ticket.priority) if entry else {}
     calendar = calendar_spec(policy.calendar) if policy else None
     schedule = Schedule(calendar, sla.escalation_policy_id, book=book)
@@ -178,6 +180,19 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
             escalated=_fired(ticket, TargetKind.RESOLUTION),
         )
     return sla
+
+
+def _matched(sla: TicketSla) -> tuple[object, ...]:
+    """What a re-match may change on the SLA row: unchanged, the row is not written again."""
+    return (
+        sla.policy_id,
+        sla.policy_name,
+        sla.reasons,
+        sla.matched_at,
+        sla.escalation_policy_id,
+        sla.escalation_policy_name,
+        sla.escalation_reasons,
+    )
 
 
 def _fired(ticket: Ticket, kind: str) -> list[int]:
