@@ -15,6 +15,7 @@ from django.conf import settings
 
 from policies.engine.calendar import CalendarSpec
 from policies.engine.durations import duration_text
+from policies.engine.errors import BusinessTimeError
 from policies.engine.escalations import level_moment
 from policies.models import EscalationFiring, EscalationLevel, EscalationPolicy, SlaClock, TargetKind, TicketSla
 from policies.services.escalations import level_summary
@@ -170,20 +171,22 @@ def _on_clock(
         return _row(level, LevelState.HELD, "the clock is paused: the moment is set again when it resumes", cycle=cycle)
     if clock.due_at is None:
         return _row(level, LevelState.CANCELLED, "the clock was met while paused, before this moment", cycle=cycle)
-    moment = level_moment(clock.due_at, level.offset, calendar)
+    try:
+        moment = level_moment(clock.due_at, level.offset, calendar)
+    except BusinessTimeError:
+        return _row(level, LevelState.NEVER, "the calendar has no opening that far before due", cycle=cycle)
     if moment < clock.started_at:
         early = duration_text(clock.started_at - moment)
         return _row(
             level, LevelState.NEVER, f"its moment falls {early} before the cycle started", cycle=cycle, moment=moment
         )
-    if clock.stopped_at is not None:
-        gap = duration_text(abs(moment - clock.stopped_at))
-        detail = (
-            f"the clock was met {gap} before this moment"
-            if clock.stopped_at < moment
-            else f"the clock stopped {gap} after this moment, before a tick fired it"
-        )
+    if clock.stopped_at is not None and clock.stopped_at < moment:
+        detail = f"the clock was met {duration_text(moment - clock.stopped_at)} before this moment"
         return _row(level, LevelState.CANCELLED, detail, cycle=cycle, moment=moment)
+    if clock.stopped_at is not None:
+        # Its moment came while the clock still ran: it fires however late the tick is (README, Escalations).
+        detail = "its moment came before the clock stopped: the next tick fires it"
+        return _row(level, LevelState.DUE, detail, cycle=cycle, moment=moment)
     if moment <= now:
         detail = f"its moment passed {duration_text(now - moment)} ago: the next tick fires it"
         return _row(level, LevelState.DUE, detail, cycle=cycle, moment=moment)

@@ -118,14 +118,14 @@ def test_a_reply_cancels_and_each_next_response_cycle_has_its_own_row(
     assert by_level(rows, 3, cycle=2).moment == T0 + 4 * H
 
 
-def test_a_reply_after_an_unticked_moment_cancels_it_too(
+def test_a_reply_after_an_unticked_moment_leaves_it_to_fire(
     four_levels: EscalationPolicy, account_a: Any, agent_a: Any
 ) -> None:
     ticket = inbound_ticket(account_a, now=T0)
     message_reply(ticket=ticket, author=agent_a, text="On it", now=T0 + 55 * M)  # no tick ran at 09:50
     row = by_level(escalation_timeline(ticket=ticket, policy=four_levels, now=T0 + H), 2)
-    assert row.state == LevelState.CANCELLED
-    assert row.detail == "the clock stopped 5m after this moment, before a tick fired it"
+    assert row.state == LevelState.DUE
+    assert row.detail == "its moment came before the clock stopped: the next tick fires it"
 
 
 def test_a_paused_clock_holds_its_levels(four_levels: EscalationPolicy, account_a: Any) -> None:
