@@ -177,7 +177,10 @@ def ticket_sla_panel(ticket: Ticket, *, now: datetime) -> SlaPanel:
         state = clock.state_at(now)
         late = clock.late_by(spec)
         if clock.stopped_at is not None:
-            state_text = f"Breached, met late by {duration_text(late)}" if late is not None else "Met"
+            if row.ended == "dropped":  # nobody answered: the ticket's policy lost this target
+                state_text = "Breached; the target no longer applies after a policy change"
+            else:
+                state_text = f"Breached, met late by {duration_text(late)}" if late is not None else "Met"
             left = f"{duration_text(clock.elapsed)} used"
         else:
             state_text = str(state).title()

@@ -128,6 +128,8 @@ class SlaClock(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
     breached_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(max_length=10, choices=[(state.value, state.name.title()) for state in ClockState])
+    # "dropped": stopped because the ticket's policy no longer has this target (kept for its breach), not met.
+    ended = models.CharField(max_length=10, blank=True)
     # The escalation levels (ids) already fired in this cycle: the tick skips them when it computes what is next.
     escalated = models.JSONField(default=list, blank=True)
     # The next moment the tick has something to do (a breach, an escalation level); it selects on it.

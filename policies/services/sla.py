@@ -153,7 +153,8 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
             clock_save(row, engine.retarget(clock, target=targets[kind], now=now, calendar=calendar), schedule)
         elif clock.breached_at is not None:
             # Kept, stopped: a breach stays on record (settle has just observed one that no tick recorded yet).
-            clock_save(row, engine.stop(clock, now=now, calendar=calendar), schedule)
+            row.ended = "dropped"
+            clock_save(row, engine.stop(clock, now=now, calendar=calendar), schedule, also=["ended"])
         else:
             # Dropped: the ticket no longer has this target. Its firings stay on the ticket; should the target
             # come back, a new clock starts from the ticket's creation.
@@ -357,8 +358,8 @@ def clock_create(
     return row
 
 
-def clock_save(row: SlaClock, clock: engine.Clock, schedule: Schedule) -> None:
-    """Store `clock`'s new values and next moment on its row, writing only what changed."""
-    changed = row.apply(clock, schedule.next_check(row, clock))
+def clock_save(row: SlaClock, clock: engine.Clock, schedule: Schedule, *, also: Iterable[str] = ()) -> None:
+    """Store `clock`'s new values and next moment on its row, writing only what changed (and the fields `also`)."""
+    changed = [*row.apply(clock, schedule.next_check(row, clock)), *also]
     if changed:
         row.save(update_fields=[*changed, "updated_at"])

@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 from django.test import Client
 
+from policies.countdowns import ticket_sla_panel
 from policies.models import (
     BusinessCalendar,
     EscalationFiring,
@@ -114,7 +115,10 @@ def test_a_clock_past_due_keeps_its_breach_when_its_target_is_dropped(normal_and
     due = SlaClock.objects.get(ticket=ticket, kind=FIRST).due_at
     set_priority(ticket, Priority.URGENT, due + 30 * M)  # before any tick recorded the breach
     row = SlaClock.objects.get(ticket=ticket, kind=FIRST)
-    assert (row.state, row.breached_at) == ("breached", due)
+    assert (row.state, row.breached_at, row.ended) == ("breached", due, "dropped")
+    # Nobody answered: the ticket page must not say it was met.
+    [line] = [line for line in ticket_sla_panel(ticket, now=due + H).lines if line.kind_label == "First response"]
+    assert line.state_text == "Breached; the target no longer applies after a policy change"
 
 
 def test_a_level_due_before_a_late_reply_still_fires(account_a: Any, agent_a: Any) -> None:
