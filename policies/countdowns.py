@@ -217,18 +217,31 @@ def ticket_sla_panel(ticket: Ticket, *, now: datetime) -> SlaPanel:
 
 
 def _explanation(sla: TicketSla | None) -> tuple[str, str]:
-    """The policy's name (or "") and the sentence that introduces why it applies, or why none does."""
+    """The SLA policy's name (or "") and the sentence that introduces why it applies, or why none does."""
     if sla is None:
-        return "", "No SLA policy applies: this ticket has not been checked against the SLA policies yet."
-    if not sla.policy_name:
+        return policy_explanation(name=None, deleted=False, what="SLA policy", conditions="")
+    return policy_explanation(
+        name=sla.policy_name,
+        deleted=sla.policy_id is None,
+        what="SLA policy",
+        conditions="channel, team, priority, tags",
+    )
+
+
+def policy_explanation(*, name: str | None, deleted: bool, what: str, conditions: str) -> tuple[str, str]:
+    """A `what` ("SLA policy") a ticket follows: its name (or "") and the sentence that introduces why it
+    applies, or why none does. `name` None: the ticket was never checked; "": nothing matched."""
+    if name is None:
+        return "", f"No {what} applies: this ticket has not been checked against the policies yet."
+    if not name:
         return "", (
-            "No SLA policy applies: no enabled policy's conditions (channel, team, priority, tags) matched this "
-            "ticket when it was last checked."
+            f"No {what} applies: no enabled {what}'s conditions ({conditions}) matched this ticket when it was "
+            "last checked."
         )
-    if sla.policy_id is None:
-        # The policy was deleted after it applied; the clocks keep the targets it gave.
-        return sla.policy_name, "This policy has been deleted since it applied. The conditions that matched:"
-    return sla.policy_name, "It applies because of the conditions that matched:"
+    if deleted:
+        # The policy was deleted after it applied; what it did stays on record under the name it had.
+        return name, "This policy has been deleted since it applied. The conditions that matched:"
+    return name, "It applies because of the conditions that matched:"
 
 
 def _whole_seconds(value: timedelta) -> int:

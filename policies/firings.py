@@ -11,6 +11,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db.models import Prefetch
 
+from policies.countdowns import policy_explanation
 from policies.models import CallState, EscalationFiring, TicketSla, WebhookCall
 from policies.services.escalations import level_summary
 from tickets.models import Ticket
@@ -83,17 +84,12 @@ def ticket_escalations(ticket: Ticket) -> TicketEscalations:
 
 def _explanation(sla: TicketSla | None) -> tuple[str, str]:
     """The escalation policy's name (or "") and the sentence that introduces why it applies, or why none does."""
-    if sla is None:
-        return "", "No escalation policy applies: this ticket has not been checked against the policies yet."
-    if not sla.escalation_policy_name:
-        return "", (
-            "No escalation policy applies: no enabled escalation policy's conditions (SLA policy, channel, team, "
-            "priority, tags) matched this ticket when it was last checked."
-        )
-    if sla.escalation_policy_id is None:
-        # Deleted after it applied: its firings stay on record under the name they had.
-        return sla.escalation_policy_name, "This policy has been deleted since it applied. The conditions that matched:"
-    return sla.escalation_policy_name, "It applies because of the conditions that matched:"
+    return policy_explanation(
+        name=sla.escalation_policy_name if sla is not None else None,
+        deleted=sla is not None and sla.escalation_policy_id is None,
+        what="escalation policy",
+        conditions="SLA policy, channel, team, priority, tags",
+    )
 
 
 def _line(firing: EscalationFiring) -> FiringLine:

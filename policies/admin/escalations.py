@@ -20,6 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from policies.admin.conditions import conditions_summary
 from policies.admin.escalation_levels import CHOSEN_TEAMS, EscalationLevelInline, offset_label
 from policies.admin.preview import instant_text
 from policies.admin.recompute import recompute_in_background
@@ -176,14 +177,7 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Applies to")
     def conditions(self, obj: EscalationPolicy) -> str:
-        parts = [
-            ("Channel", obj.channel_labels()),
-            ("Priority", [str(Priority(value).label) for value in obj.priorities]),
-            ("Team", [team.name for team in obj.teams.all()]),
-            ("Tag", [tag.name for tag in obj.tags.all()]),
-        ]
-        summary = [f"{label}: {', '.join(values)}" for label, values in parts if values]
-        return " · ".join(summary) or "every ticket of its SLA policy"
+        return conditions_summary(obj, empty="every ticket of its SLA policy")
 
     @admin.display(description="Levels", ordering="level_count")
     def level_count(self, obj: EscalationPolicy) -> int:

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from policies.admin.conditions import conditions_summary
 from policies.admin.preview import policy_preview_view
 from policies.admin.recompute import recompute_in_background
 from policies.admin.targets import SlaTargetInline
@@ -129,14 +130,7 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
     @admin.display(description="Applies to")
     def conditions(self, obj: SlaPolicy) -> str:
-        parts = [
-            ("Channel", obj.channel_labels()),
-            ("Priority", obj.priority_labels()),
-            ("Team", [team.name for team in obj.teams.all()]),
-            ("Tag", [tag.name for tag in obj.tags.all()]),
-        ]
-        summary = [f"{label}: {', '.join(values)}" for label, values in parts if values]
-        return " · ".join(summary) or "every ticket"
+        return conditions_summary(obj, empty="every ticket")
 
     @admin.display(description="Targets", ordering="target_count")
     def target_count(self, obj: SlaPolicy) -> int:

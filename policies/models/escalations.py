@@ -66,6 +66,10 @@ class EscalationPolicy(models.Model):
         labels = dict(ChannelKind.choices)
         return [str(labels.get(kind, kind)) for kind in self.channel_kinds]
 
+    def priority_labels(self) -> list[str]:
+        labels = dict(Priority.choices)
+        return [str(labels.get(value, value)) for value in self.priorities]
+
 
 class EscalationLevel(models.Model):
     """One step: at the target's due instant plus `offset`, do the chosen actions (once per clock cycle)."""

@@ -111,6 +111,19 @@ def rules_changed() -> None:
             Counter.objects.filter(name=_VERSION).update(value=F("value") + 1)
 
 
+def _rule(policy: SlaPolicy | EscalationPolicy, *, sla_policy_id: int | None = None) -> PolicyRule:
+    """A policy's conditions as the matcher reads them (teams and tags prefetched)."""
+    return PolicyRule(
+        policy_id=policy.pk,
+        name=policy.name,
+        channel_kinds=frozenset(policy.channel_kinds),
+        team_ids=frozenset(team.pk for team in policy.teams.all()),
+        priorities=frozenset(int(value) for value in policy.priorities),
+        tags=frozenset(tag.pk for tag in policy.tags.all()),
+        sla_policy_id=sla_policy_id,
+    )
+
+
 def _load() -> list[BookEntry]:
     policies = (
         SlaPolicy.objects.filter(enabled=True)
@@ -120,14 +133,7 @@ def _load() -> list[BookEntry]:
     )
     return [
         BookEntry(
-            rule=PolicyRule(
-                policy_id=policy.pk,
-                name=policy.name,
-                channel_kinds=frozenset(policy.channel_kinds),
-                team_ids=frozenset(team.pk for team in policy.teams.all()),
-                priorities=frozenset(int(value) for value in policy.priorities),
-                tags=frozenset(tag.pk for tag in policy.tags.all()),
-            ),
+            rule=_rule(policy),
             policy=policy,
             targets={(target.priority, target.kind): target.duration for target in policy.targets.all()},
         )
@@ -143,15 +149,7 @@ def _load_escalations() -> list[EscalationEntry]:
     )
     return [
         EscalationEntry(
-            rule=PolicyRule(
-                policy_id=policy.pk,
-                name=policy.name,
-                channel_kinds=frozenset(policy.channel_kinds),
-                team_ids=frozenset(team.pk for team in policy.teams.all()),
-                priorities=frozenset(int(value) for value in policy.priorities),
-                tags=frozenset(tag.pk for tag in policy.tags.all()),
-                sla_policy_id=policy.sla_policy_id,
-            ),
+            rule=_rule(policy, sla_policy_id=policy.sla_policy_id),
             policy=policy,
             levels=tuple(
                 Level(id=level.pk, number=level.number, kind=level.kind, offset=level.offset)

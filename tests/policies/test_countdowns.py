@@ -197,7 +197,7 @@ def test_the_panel_says_why_no_policy_applies(account_a: Any, team_a: Any) -> No
     ticket = new_ticket(account_a, "c-none")
     panel = ticket_sla_panel(ticket, now=T0)
     assert panel.policy_name == "" and panel.lines == () and panel.nearest is None
-    assert panel.explanation.startswith("No SLA policy applies: no enabled policy's conditions")
+    assert panel.explanation.startswith("No SLA policy applies: no enabled SLA policy's conditions")
 
     never_matched = ticket_sla_panel(TicketFactory(team=team_a), now=T0)
     assert never_matched.explanation.startswith("No SLA policy applies: this ticket has not been checked")
