@@ -28,7 +28,7 @@ import tempfile
 import time
 import traceback
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # These need the sys.path entry above.
+from bench.clock_seed import clocks_make_due, policies_create, seed, step  # noqa: E402
 from bench.stack import (  # noqa: E402
     PG_SERVER,
     REDIS_URL,
@@ -56,51 +57,9 @@ DATABASE = "helpdesk_bench_escalation"
 GOAL_RATIO = 1.5
 GOAL_P99_S = 2.0
 GOAL_SEED_S = 300.0  # "a few minutes at most" for the largest size
-TARGET = timedelta(days=30)  # every clock's first-response target; not-due clocks are 23 to 30 days from due
-SEED_CHUNK = 100_000
 STATEMENT_TIMEOUT_S = 600
 WARMUP_DUE = 20
 POLL_S = 0.25
-SEEDED = ("tickets_contact", "tickets_contactidentity", "tickets_ticket", "policies_ticketsla", "policies_slaclock")
-
-# One statement per table and chunk; row n is contact n, identity n, ticket n (number n) and clock n. Tickets
-# opened over the past week, so their clocks' moments spread over a week of the partial index.
-_ROWS = "generate_series(%(lo)s, %(hi)s) AS n"
-_OPENED = f"{_ROWS}, LATERAL (SELECT %(at)s - make_interval(secs => mod(n, 604800))) AS o(opened)"
-_SEED_SQL = (
-    f"""INSERT INTO tickets_contact (id, display_name, created_at)
-    SELECT n, 'Bench customer ' || n, %(at)s FROM {_ROWS}""",
-    f"""INSERT INTO tickets_contactidentity (id, external_id, display_name, created_at, channel_account_id, contact_id)
-    SELECT n, 'bench-' || n, 'Bench customer ' || n, %(at)s, %(account)s, n FROM {_ROWS}""",
-    f"""INSERT INTO tickets_ticket (id, number, subject, status, priority, preview, created_at, updated_at,
-        last_activity_at, contact_id, identity_id, team_id)
-    SELECT n, n, 'Order ' || n || ' has not arrived', 'open', 2, 'Hello, my order has not arrived yet.',
-        o.opened, o.opened, o.opened, n, n, %(team)s
-    FROM {_OPENED}""",
-    f"""INSERT INTO policies_ticketsla (ticket_id, policy_id, policy_name, reasons, matched_at, escalation_policy_id,
-        escalation_policy_name, escalation_reasons)
-    SELECT n, %(sla)s, 'Bench SLA', '[]', %(at)s, %(escalation)s, 'Bench escalation', '[]' FROM {_ROWS}""",
-    f"""INSERT INTO policies_slaclock (id, ticket_id, kind, cycle, target, started_at, elapsed, running_since,
-        paused_total, due_at, warn_at, state, escalated, next_check_at, updated_at)
-    SELECT n, n, 'first_response', 1, %(target)s, o.opened, interval '0', o.opened, interval '0',
-        o.opened + %(target)s, o.opened + %(warn)s, 'running', '[]', o.opened + %(target)s, %(at)s
-    FROM {_OPENED}""",
-)
-
-# Running clocks not yet fired, picked at random over the table; their moments `gap` apart from `base`.
-_MAKE_DUE_SQL = """
-WITH chosen AS (
-    SELECT id FROM policies_slaclock
-    WHERE stopped_at IS NULL AND escalated = '[]' AND next_check_at > %(far)s
-    ORDER BY random() LIMIT %(count)s
-), timed AS (
-    SELECT id, %(base)s + (row_number() OVER (ORDER BY id) - 1) * %(gap)s AS moment FROM chosen
-)
-UPDATE policies_slaclock AS clock
-SET due_at = timed.moment, next_check_at = timed.moment, started_at = timed.moment - clock.target,
-    running_since = timed.moment - clock.target, warn_at = timed.moment - clock.target / 5, updated_at = now()
-FROM timed WHERE clock.id = timed.id
-"""
 
 
 @dataclass
@@ -120,11 +79,6 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
-def step(message: str) -> None:
-    """A progress line on stderr, so stdout holds only the figures."""
-    print(f"- {message}", file=sys.stderr, flush=True)
-
-
 # --- Database -------------------------------------------------------------------------------------------------
 
 
@@ -140,74 +94,16 @@ def django_on(env: dict[str, str]) -> None:
         cursor.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT_S}s'")
 
 
-def policies_create() -> dict[str, int]:
-    """A team and API account, an SLA policy (30 days to first response) and its escalation policy; their ids."""
-    from policies.models import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTarget, TargetKind
-    from tickets.models import ChannelAccount, ChannelKind, Priority, Team
-
-    team = Team.objects.create(name="Bench team")
-    account = ChannelAccount.objects.create(name="bench-api", kind=ChannelKind.API, team=team, secret="bench-secret")
-    sla = SlaPolicy.objects.create(name="Bench SLA", position=1)
-    for priority in Priority.values:
-        SlaTarget.objects.create(policy=sla, priority=priority, kind=TargetKind.FIRST_RESPONSE, duration=TARGET)
-    escalation = EscalationPolicy.objects.create(name="Bench escalation", sla_policy=sla)
-    EscalationLevel.objects.create(
-        policy=escalation, number=1, kind=TargetKind.FIRST_RESPONSE, offset=timedelta(0), set_priority=Priority.URGENT
-    )
-    return {"team": team.pk, "account": account.pk, "sla": sla.pk, "escalation": escalation.pk}
-
-
-def seed(*, start: int, end: int, ids: dict[str, int]) -> None:
-    """Rows start+1..end of every seeded table, in chunks of one transaction each, then VACUUM ANALYZE."""
-    from django.db import connection, transaction
-    from django.utils import timezone
-
-    at, began = timezone.now(), time.perf_counter()
-    params: dict[str, Any] = {**ids, "at": at, "target": TARGET, "warn": TARGET * 4 / 5}
-    for lo in range(start + 1, end + 1, SEED_CHUNK):
-        hi = min(lo + SEED_CHUNK - 1, end)
-        with transaction.atomic(), connection.cursor() as cursor:
-            for sql in _SEED_SQL:
-                cursor.execute(sql, {**params, "lo": lo, "hi": hi})
-        step(f"seeded {hi:,} / {end:,} open clocks ({time.perf_counter() - began:.1f} s)")
-    with connection.cursor() as cursor:
-        for table in SEEDED:
-            if table != "policies_ticketsla":  # keyed by its ticket
-                cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {end})")
-        # A long-lived table is kept vacuumed by autovacuum; a fresh bulk load has no visibility map or hint
-        # bits yet, which would make the first reads write every page they touch.
-        cursor.execute(f"VACUUM (ANALYZE) {', '.join(SEEDED)}")
-    step(f"VACUUM ANALYZE done ({time.perf_counter() - began:.1f} s)")
-
-
-def clocks_make_due(*, count: int, base: datetime, gap: timedelta) -> None:
-    """Give `count` unfired clocks, picked at random, moments `gap` apart from `base` (their due instant)."""
-    from django.db import connection, transaction
-
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_MAKE_DUE_SQL, {"count": count, "base": base, "gap": gap, "far": base + timedelta(days=1)})
-        if cursor.rowcount != count:
-            raise RuntimeError(f"only {cursor.rowcount} unfired clocks left to make due, {count} wanted")
-
-
 def due_plan() -> str:
-    """EXPLAIN of the tick's ticket-locking query, with the due selection in it, as it stands now."""
+    """EXPLAIN of the tick's ticket-locking query (the due selection in it), as it stands now."""
     from django.db import transaction
     from django.utils import timezone
 
-    from policies.models import SlaClock
-    from policies.services.tick import BATCH
-    from tickets.models import Ticket
+    from policies.services.tick import BATCH, due_tickets
 
-    due = SlaClock.objects.filter(next_check_at__lte=timezone.now()).order_by("next_check_at").values("ticket_id")
-    # As policies.services.tick.clocks_check builds it; FOR UPDATE needs a transaction even to be explained.
+    # FOR UPDATE needs a transaction even to be explained.
     with transaction.atomic():
-        locking = (
-            Ticket.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-            .select_related("team", "identity__channel_account")
-            .filter(pk__in=due[: BATCH * 4])[:BATCH]
-        )
-        return locking.explain()
+        return due_tickets(now=timezone.now(), limit=BATCH).explain()
 
 
 def firings() -> int:

@@ -16,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from policies.engine import clocks as engine
 from policies.engine import escalations
@@ -42,26 +42,7 @@ MAX_PASSES = 10
 def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
     """Do what is due by `now` on at most `limit` tickets, in one transaction; how many tickets were handled."""
     with transaction.atomic():
-        # Candidates: the tickets of the clocks due first, read from the partial index. Several times a batch,
-        # so that ticks running side by side (each skipping what another holds) still find work.
-        candidates = (
-            SlaClock.objects.filter(next_check_at__lte=now)
-            .order_by("next_check_at")
-            .values("ticket_id")[: limit * CANDIDATES_PER_TICKET]
-        )
-        first_due = (
-            SlaClock.objects.filter(ticket_id=OuterRef("pk"), next_check_at__isnull=False)
-            .order_by("next_check_at")
-            .values("next_check_at")[:1]
-        )
-        tickets = {
-            ticket.pk: ticket
-            for ticket in Ticket.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-            .select_related("team", "identity__channel_account")
-            .filter(pk__in=candidates)
-            .annotate(first_due=Subquery(first_due))
-            .order_by("first_due", "pk")[:limit]
-        }
+        tickets = {ticket.pk: ticket for ticket in due_tickets(now=now, limit=limit)}
         if not tickets:
             return 0
         slas = {
@@ -79,6 +60,31 @@ def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
                 logger.exception("the tick could not handle ticket %s", ticket.pk)
                 SlaClock.objects.filter(ticket=ticket, next_check_at__lte=now).update(next_check_at=now + RETRY_AFTER)
     return len(tickets)
+
+
+def due_tickets(*, now: datetime, limit: int) -> QuerySet[Ticket]:
+    """The (at most `limit`) tickets whose earliest due moment came first, locked FOR NO KEY UPDATE SKIP LOCKED.
+
+    Candidates are read from the partial index on next_check_at, several times a batch, so that ticks running
+    side by side (each skipping what another holds) still find work. Evaluate it inside a transaction.
+    """
+    candidates = (
+        SlaClock.objects.filter(next_check_at__lte=now)
+        .order_by("next_check_at")
+        .values("ticket_id")[: limit * CANDIDATES_PER_TICKET]
+    )
+    first_due = (
+        SlaClock.objects.filter(ticket_id=OuterRef("pk"), next_check_at__isnull=False)
+        .order_by("next_check_at")
+        .values("next_check_at")[:1]
+    )
+    return (
+        Ticket.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+        .select_related("team", "identity__channel_account")
+        .filter(pk__in=candidates)
+        .annotate(first_due=Subquery(first_due))
+        .order_by("first_due", "pk")[:limit]
+    )
 
 
 def _ticket_check(ticket: Ticket, sla: TicketSla | None, *, now: datetime, levels: LevelCache, book: Rules) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.test import Client
 
 from policies.models import EscalationLevel, EscalationPolicy, SlaPolicy
 from policies.services.tick import clocks_check
@@ -118,3 +119,10 @@ def fire(account: Any, *, sender: str) -> Any:
     ticket = webhook_ticket(account, sender=sender)
     clocks_check(now=ticket.sla_clocks.get(kind="first_response").due_at + timedelta(hours=1))
     return ticket
+
+
+def signed_in(user: Any) -> Client:
+    """A test client signed in as `user`."""
+    client = Client()
+    client.force_login(user)
+    return client
