@@ -15,15 +15,15 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
-from django.urls import URLPattern, path, reverse
+from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from policies.admin.conditions import conditions_summary
 from policies.admin.escalation_levels import CHOSEN_TEAMS, EscalationLevelInline, offset_label
 from policies.admin.preview import instant_text
 from policies.admin.recompute import recompute_in_background
+from policies.admin.scoped import ScopedPolicyAdmin
 from policies.models import EscalationPolicy
 from policies.selectors import (
     editable_escalation_policies,
@@ -112,7 +112,9 @@ class DryRunForm(forms.Form):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(ScopedPolicyAdmin):
+    no_conditions = "every ticket of its SLA policy"
+    subpage, subpage_view, subpage_name = "dry-run", "dry_run_view", "policies_escalationpolicy_dry_run"
     form = EscalationPolicyForm
     inlines = [EscalationLevelInline]
     list_display = ["position", "name", "enabled", "sla_policy_label", "conditions", "level_count"]
@@ -134,25 +136,8 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         ("Dry run", {"fields": ["dry_run_link"]}),
     ]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:
-        return editable_escalation_policies(request.user)
-
-    def _may_edit(self, request: HttpRequest, obj: EscalationPolicy | None) -> bool:
-        return obj is None or editable_escalation_policies(request.user).filter(pk=obj.pk).exists()
-
-    # Django's model permissions say what a user may do with escalation policies at all; the selector says which.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        may_bound = request.user.is_superuser or bool(managed_team_ids(request.user))
-        return super().has_add_permission(request) and may_bound
-
-    def has_view_permission(self, request: HttpRequest, obj: EscalationPolicy | None = None) -> bool:
-        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: EscalationPolicy | None = None) -> bool:
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: EscalationPolicy | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+    def editable(self, user: Any) -> QuerySet[EscalationPolicy]:
+        return editable_escalation_policies(user)
 
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs["form"] = EscalationPolicyForm if request.user.is_superuser else LeadEscalationPolicyForm
@@ -175,10 +160,6 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
     def sla_policy_label(self, obj: EscalationPolicy) -> str:
         return str(obj.sla_policy) if obj.sla_policy else "any"
 
-    @admin.display(description="Applies to")
-    def conditions(self, obj: EscalationPolicy) -> str:
-        return conditions_summary(obj, empty="every ticket of its SLA policy")
-
     @admin.display(description="Levels", ordering="level_count")
     def level_count(self, obj: EscalationPolicy) -> int:
         return int(getattr(obj, "level_count", 0))
@@ -190,19 +171,9 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
         url = reverse("admin:policies_escalationpolicy_dry_run", args=[obj.pk])
         return format_html('<a href="{}">Try the levels on a ticket: when each fires, and what it did</a>', url)
 
-    def get_urls(self) -> list[URLPattern]:
-        own = [
-            path(
-                "<int:policy_id>/dry-run/",
-                self.admin_site.admin_view(self.dry_run_view),
-                name="policies_escalationpolicy_dry_run",
-            )
-        ]
-        return own + super().get_urls()
-
     def dry_run_view(self, request: HttpRequest, policy_id: int) -> HttpResponse:
         """The timeline of the policy's levels on the clocks of a chosen ticket the user may see."""
-        policy = get_object_or_404(self.get_queryset(request), pk=policy_id)
+        policy = self.visible_policy(request, policy_id)
         if not self.has_view_permission(request, policy):
             return HttpResponse("You may not see this policy.", status=403)
         form = DryRunForm(request.GET if "ticket" in request.GET else None, user=request.user)

@@ -12,13 +12,12 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.forms import BaseFormSet
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from policies.admin.conditions import conditions_summary
 from policies.admin.preview import policy_preview_view
 from policies.admin.recompute import recompute_in_background
+from policies.admin.scoped import ScopedPolicyAdmin
 from policies.admin.targets import SlaTargetInline
 from policies.models import BusinessCalendar, SlaPolicy
 from policies.selectors import editable_policies, managed_team_ids, policy_calendars
@@ -65,7 +64,9 @@ class SlaPolicyForm(forms.ModelForm):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(ScopedPolicyAdmin):
+    no_conditions = "every ticket"
+    subpage, subpage_view, subpage_name = "preview", "preview_view", "policies_slapolicy_preview"
     form = SlaPolicyForm
     inlines = [SlaTargetInline]
     list_display = ["position", "name", "enabled", "calendar_label", "conditions", "target_count"]
@@ -87,27 +88,8 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         ("Due times", {"fields": ["preview_link"]}),
     ]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[SlaPolicy]:
-        return editable_policies(request.user)
-
-    def _may_edit(self, request: HttpRequest, obj: SlaPolicy | None) -> bool:
-        return obj is None or editable_policies(request.user).filter(pk=obj.pk).exists()
-
-    # Django's model permissions say what a user may do with policies at all (as for calendars); the
-    # selector says which policies.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # A lead's policy must name one of their teams; a lead who manages none has nothing to add.
-        may_name_teams = request.user.is_superuser or bool(managed_team_ids(request.user))
-        return super().has_add_permission(request) and may_name_teams
-
-    def has_view_permission(self, request: HttpRequest, obj: SlaPolicy | None = None) -> bool:
-        return super().has_view_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_change_permission(self, request: HttpRequest, obj: SlaPolicy | None = None) -> bool:
-        return super().has_change_permission(request, obj) and self._may_edit(request, obj)
-
-    def has_delete_permission(self, request: HttpRequest, obj: SlaPolicy | None = None) -> bool:
-        return super().has_delete_permission(request, obj) and self._may_edit(request, obj)
+    def editable(self, user: Any) -> QuerySet[SlaPolicy]:
+        return editable_policies(user)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "calendar":
@@ -128,10 +110,6 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     def calendar_label(self, obj: SlaPolicy) -> str:
         return str(obj.calendar) if obj.calendar else "calendar time"
 
-    @admin.display(description="Applies to")
-    def conditions(self, obj: SlaPolicy) -> str:
-        return conditions_summary(obj, empty="every ticket")
-
     @admin.display(description="Targets", ordering="target_count")
     def target_count(self, obj: SlaPolicy) -> int:
         return int(getattr(obj, "target_count", 0))
@@ -143,19 +121,9 @@ class SlaPolicyAdmin(admin.ModelAdmin):
         url = reverse("admin:policies_slapolicy_preview", args=[obj.pk])
         return format_html('<a href="{}">Preview the due instants for a start and a priority</a>', url)
 
-    def get_urls(self) -> list[URLPattern]:
-        own = [
-            path(
-                "<int:policy_id>/preview/",
-                self.admin_site.admin_view(self.preview_view),
-                name="policies_slapolicy_preview",
-            )
-        ]
-        return own + super().get_urls()
-
     def preview_view(self, request: HttpRequest, policy_id: int) -> HttpResponse:
         """The due instants of the policy's targets for a chosen start and priority."""
-        policy = get_object_or_404(self.get_queryset(request), pk=policy_id)
+        policy = self.visible_policy(request, policy_id)
         if not self.has_view_permission(request, policy):
             return HttpResponse("You may not see this policy.", status=403)
         return policy_preview_view(self, request, policy)
