@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from policies.admin.escalation_levels import CHOSEN_TEAMS, EscalationLevelInline, offset_label
 from policies.admin.preview import instant_text
 from policies.admin.recompute import recompute_in_background
-from policies.admin.scoped import ScopedPolicyAdmin
+from policies.admin.scoped import ConditionsForm, ScopedPolicyAdmin
 from policies.models import EscalationPolicy
 from policies.selectors import (
     editable_escalation_policies,
@@ -32,7 +32,7 @@ from policies.selectors import (
     managed_team_ids,
 )
 from policies.services.timeline import escalation_following, escalation_timeline, timeline_zone
-from tickets.models import ChannelKind, Priority, Team, Ticket
+from tickets.models import Team, Ticket
 from tickets.selectors import visible_tickets
 
 NO_SCOPE_MESSAGE = (
@@ -41,26 +41,7 @@ NO_SCOPE_MESSAGE = (
 )
 
 
-def _help(field: str) -> str:
-    return str(getattr(EscalationPolicy._meta.get_field(field), "help_text", ""))
-
-
-class EscalationPolicyForm(forms.ModelForm):
-    # The two JSON lists as ticks; the model stores channel kinds as strings and priorities as ints.
-    channel_kinds = forms.MultipleChoiceField(
-        choices=ChannelKind.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        label="Channels",
-        help_text=_help("channel_kinds"),
-    )
-    priorities = forms.TypedMultipleChoiceField(
-        choices=Priority.choices,
-        coerce=int,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text=_help("priorities"),
-    )
+class EscalationPolicyForm(ConditionsForm):
     # A team lead's policy must be bounded by their teams or their SLA policy.
     lead_only = False
 

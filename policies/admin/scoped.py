@@ -1,9 +1,10 @@
-"""What the SLA and escalation policy admins share: which policies a user may touch, the "Applies to"
-column, and one sub-page of a policy (the SLA preview, the escalation dry run)."""
+"""What the SLA and escalation policy admins share: the condition ticks of their forms, which policies a
+user may touch, the "Applies to" column, and one sub-page of a policy (the SLA preview, the dry run)."""
 
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +13,23 @@ from django.urls import URLPattern, path
 
 from policies.models import EscalationPolicy, SlaPolicy
 from policies.selectors import managed_team_ids
+from tickets.models import ChannelKind, Priority
+
+
+class ConditionsForm(forms.ModelForm):
+    """A policy form whose two JSON-list conditions are ticks: channel kinds as strings, priorities as ints."""
+
+    channel_kinds = forms.MultipleChoiceField(
+        choices=ChannelKind.choices, widget=forms.CheckboxSelectMultiple, required=False, label="Channels"
+    )
+    priorities = forms.TypedMultipleChoiceField(
+        choices=Priority.choices, coerce=int, widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("channel_kinds", "priorities"):
+            self.fields[name].help_text = self._meta.model._meta.get_field(name).help_text
 
 
 class ScopedPolicyAdmin(admin.ModelAdmin):

@@ -17,11 +17,11 @@ from django.utils.html import format_html
 
 from policies.admin.preview import policy_preview_view
 from policies.admin.recompute import recompute_in_background
-from policies.admin.scoped import ScopedPolicyAdmin
+from policies.admin.scoped import ConditionsForm, ScopedPolicyAdmin
 from policies.admin.targets import SlaTargetInline
 from policies.models import BusinessCalendar, SlaPolicy
 from policies.selectors import editable_policies, managed_team_ids, policy_calendars
-from tickets.models import ChannelKind, Priority, Team
+from tickets.models import Team
 
 NO_TEAM_MESSAGE = (
     "Choose at least one of your teams: a policy without teams applies to every team, which only a superuser "
@@ -29,27 +29,7 @@ NO_TEAM_MESSAGE = (
 )
 
 
-def _help(field: str) -> str:
-    return str(getattr(SlaPolicy._meta.get_field(field), "help_text", ""))
-
-
-class SlaPolicyForm(forms.ModelForm):
-    # The two JSON lists as ticks; the model stores channel kinds as strings and priorities as ints.
-    channel_kinds = forms.MultipleChoiceField(
-        choices=ChannelKind.choices,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        label="Channels",
-        help_text=_help("channel_kinds"),
-    )
-    priorities = forms.TypedMultipleChoiceField(
-        choices=Priority.choices,
-        coerce=int,
-        widget=forms.CheckboxSelectMultiple,
-        required=False,
-        help_text=_help("priorities"),
-    )
-
+class SlaPolicyForm(ConditionsForm):
     class Meta:
         model = SlaPolicy
         fields = ["name", "position", "enabled", "calendar", "channel_kinds", "priorities", "teams", "tags"]
