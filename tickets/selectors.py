@@ -51,21 +51,8 @@ def team_ids_with_permission(user: User, codename: str) -> list[int]:
     )
 
 
-def assignable_agents(user: User) -> QuerySet[AuthUser]:
-    """Active users who see at least one of the teams `user` sees: whom `user` may assign tickets to."""
-    teams = visible_team_ids(user)
-    direct = TeamUserObjectPermission.objects.filter(permission__codename=TEAM_PERMISSION, content_object_id__in=teams)
-    via_group = TeamGroupObjectPermission.objects.filter(
-        permission__codename=TEAM_PERMISSION, content_object_id__in=teams
-    )
-    return AuthUser.objects.filter(
-        Q(is_superuser=True) | Q(id__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id")),
-        is_active=True,
-    ).distinct()
-
-
-def team_members(team_ids: Iterable[int]) -> QuerySet[AuthUser]:
-    """Active users who see the tickets of any of `team_ids` through a grant (directly or by a group)."""
+def _team_grant(team_ids: Iterable[int]) -> Q:
+    """Users holding `view_team` on any of `team_ids`, directly or through a group, as a filter on users."""
     team_ids = list(team_ids)
     direct = TeamUserObjectPermission.objects.filter(
         permission__codename=TEAM_PERMISSION, content_object_id__in=team_ids
@@ -73,19 +60,27 @@ def team_members(team_ids: Iterable[int]) -> QuerySet[AuthUser]:
     via_group = TeamGroupObjectPermission.objects.filter(
         permission__codename=TEAM_PERMISSION, content_object_id__in=team_ids
     )
+    return Q(id__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id"))
+
+
+def assignable_agents(user: User) -> QuerySet[AuthUser]:
+    """Active users who see at least one of the teams `user` sees: whom `user` may assign tickets to."""
     return AuthUser.objects.filter(
-        Q(id__in=direct.values("user_id")) | Q(groups__in=via_group.values("group_id")), is_active=True
+        Q(is_superuser=True) | _team_grant(visible_team_ids(user)), is_active=True
     ).distinct()
+
+
+def team_members(team_ids: Iterable[int]) -> QuerySet[AuthUser]:
+    """Active users who see the tickets of any of `team_ids` through a grant (directly or by a group)."""
+    return AuthUser.objects.filter(_team_grant(team_ids), is_active=True).distinct()
 
 
 def users_seeing_ticket(ticket: Ticket, user_ids: Iterable[int]) -> QuerySet[AuthUser]:
     """Those of `user_ids` who may see `ticket` (the rule of visible_tickets, asked the other way round)."""
-    team = Q(content_object_id=ticket.team_id, permission__codename=TEAM_PERMISSION)
     single = Q(content_object_id=ticket.pk, permission__codename=TICKET_PERMISSION)
     return AuthUser.objects.filter(
         Q(is_superuser=True)
-        | Q(id__in=TeamUserObjectPermission.objects.filter(team).values("user_id"))
-        | Q(groups__in=TeamGroupObjectPermission.objects.filter(team).values("group_id"))
+        | _team_grant([ticket.team_id])
         | Q(id__in=TicketUserObjectPermission.objects.filter(single).values("user_id"))
         | Q(groups__in=TicketGroupObjectPermission.objects.filter(single).values("group_id")),
         id__in=list(user_ids),
