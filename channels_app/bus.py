@@ -16,6 +16,9 @@ from tickets.selectors import unread_notification_counts
 
 logger = logging.getLogger(__name__)
 
+# At most this many ticket events in one message to a group (a message stays a few hundred kilobytes).
+FRAMES_PER_MESSAGE = 200
+
 
 def event_frame(event: TicketEvent) -> dict[str, Any]:
     """The JSON frame a browser receives for `event`. Its id lets the browser drop repeats and resume."""
@@ -122,14 +125,36 @@ def publish(groups: list[str], message: dict[str, Any]) -> None:
 
 
 def publish_all(batch: Sequence[Outgoing]) -> None:
-    """Send each message to its groups, in order, in one hop to the event loop."""
+    """Send each message to its groups, in one hop to the event loop, in order within each group.
+
+    A send costs a Redis round trip and a fraction of a millisecond of CPU, so the ticket events of one commit
+    to one group leave together as one "ticket.events" message (a tick that fires levels on 100 tickets sends
+    to their team once, not 300 times).
+    """
     layer = get_channel_layer()
     if layer is None or not batch:
         return
+    queues: dict[str, list[dict[str, Any]]] = {}
+    for groups, message in batch:
+        for group in groups:
+            queue = queues.setdefault(group, [])
+            last = queue[-1] if queue else None
+            if (
+                message["type"] != "ticket.event"
+                or last is None
+                or last["type"] not in ("ticket.event", "ticket.events")
+            ):
+                queue.append(message)
+            elif last["type"] == "ticket.event":
+                queue[-1] = {"type": "ticket.events", "frames": [last["frame"], message["frame"]]}
+            elif len(last["frames"]) < FRAMES_PER_MESSAGE:
+                last["frames"].append(message["frame"])
+            else:
+                queue.append(message)
 
     async def send_all() -> None:
-        for groups, message in batch:
-            for group in groups:
+        for group, messages in queues.items():
+            for message in messages:
                 try:
                     await layer.group_send(group, message)
                 except Exception:

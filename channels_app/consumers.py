@@ -70,7 +70,14 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "resumed", "after": after, "complete": False, "last": cursor})
 
     async def ticket_event(self, message: dict[str, Any]) -> None:
-        frame = message["frame"]
+        await self._forward(message["frame"])
+
+    async def ticket_events(self, message: dict[str, Any]) -> None:
+        # Several events of one commit to one group, in order (channels_app.bus.publish_all).
+        for frame in message["frames"]:
+            await self._forward(frame)
+
+    async def _forward(self, frame: dict[str, Any]) -> None:
         ticket = frame["ticket"]
         # Group membership already filters; this re-check guards the moment between a revoked grant and
         # the group refresh it triggers.

@@ -11,12 +11,15 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
 
 from helpdesk.asgi import application
 from tests.factories import TicketFactory, UserFactory
+from tickets.models import EventKind
+from tickets.services.audit import ticket_event_record
 from tickets.services.tickets import ticket_status_set
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -165,3 +168,23 @@ async def test_a_long_absence_is_replayed_in_pages_then_flagged(
     rest = [await communicator.receive_json_from() for _ in range(3)]
     assert [f["type"] for f in rest[:2]] == ["ticket.event"] * 2
     assert rest[2] == {"type": "resumed", "after": frames[-1]["last"], "complete": True}
+
+
+async def test_the_events_of_one_commit_arrive_a_frame_each_in_order_and_only_those_allowed(
+    member: Any, ticket_b: Any, team_a: Any, socket_of: Callable[[Any], Any]
+) -> None:
+    hidden = await sync_to_async(TicketFactory)(team=team_a)
+    communicator, _ = await socket_of(member)
+
+    def one_commit() -> list[int]:
+        # The bus sends these to team B's group as one message; the consumer forwards each frame.
+        with transaction.atomic():
+            return [
+                ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=timezone.now()).pk
+                for ticket in (ticket_b, hidden, ticket_b, ticket_b)
+            ]
+
+    ids = await sync_to_async(one_commit)()
+    frames = [await communicator.receive_json_from(timeout=3) for _ in range(3)]
+    assert [frame["id"] for frame in frames] == [ids[0], ids[2], ids[3]]
+    assert await communicator.receive_nothing(timeout=0.5)
