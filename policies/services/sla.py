@@ -6,7 +6,7 @@ changes of priority, team or tags, and recomputes after a policy or calendar edi
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 
@@ -107,6 +107,18 @@ def ticket_facts(ticket: Ticket, *, rules: Sequence[PolicyRule], tags: Mapping[i
     )
 
 
+@dataclass
+class Rematch:
+    """What matching a ticket again changed, made in memory on its SLA row and clock rows (not written)."""
+
+    sla_changed: bool  # the SLA row is new or its policy, reasons or escalation policy moved
+    schedule: Schedule  # the clocks' schedule under the policy matched now
+    targets: dict[str, timedelta]  # the policy's targets for the ticket's priority, by kind
+    saved: list[tuple[SlaClock, list[str]]]  # clock rows and their fields changed
+    dropped: list[SlaClock]  # clock rows to delete: the ticket lost their target and they never breached
+    missing: list[str]  # kinds the policy targets that the ticket has no clock for: `sla_apply` makes them
+
+
 def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> TicketSla:
     """Match `ticket` to a policy again and give its clocks that policy's targets, from `now` on.
 
@@ -118,19 +130,45 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     The escalation policy is matched again too: it may depend on the SLA policy.
     """
     book = rules()
-    every_rule = [*(entry.rule for entry in book.sla), *(entry.rule for entry in book.escalations)]
-    facts = ticket_facts(ticket, rules=every_rule, tags={} if created else None) if every_rule else None
-    match = policy_match([entry.rule for entry in book.sla], facts) if facts else None
-    entry = next((entry for entry in book.sla if match and entry.rule.policy_id == match.policy_id), None)
-    policy = entry.policy if entry else None
-    escalation = _escalation_match(book, facts, policy)
     if created:
         # A new ticket with no policy still gets its row: the page says that no policy matched.
+        entry, match, escalation = _match(book, ticket, tags={})
         return _first_clocks(ticket, entry, match.reasons if match else (), escalation, book, now=now)
     sla = TicketSla.objects.select_related("policy__calendar").filter(ticket=ticket).first()
     if sla is None:
-        # A ticket from before SLAs, or whose row was lost: its history says whether it was answered.
-        sla = TicketSla(ticket=ticket, matched_at=now, responded_at=_responded_at(ticket))
+        sla = sla_row_new(ticket, now=now)
+    history = list(SlaClock.objects.select_for_update().filter(ticket=ticket))
+    rematch = sla_rematch(ticket=ticket, sla=sla, clocks=history, book=book, now=now)
+    if rematch.sla_changed:
+        sla.save()
+    for row, fields in rematch.saved:
+        row.save(update_fields=[*fields, "updated_at"])
+    for row in rematch.dropped:
+        # Its firings stay on the ticket; should the target come back, a new clock starts from the creation.
+        row.delete()
+    clocks_missing_make(ticket, rematch, now=now)
+    return sla
+
+
+def sla_row_new(ticket: Ticket, *, now: datetime) -> TicketSla:
+    """The SLA row (not stored) of a ticket from before SLAs, or whose row was lost: its history says whether
+    it was answered."""
+    return TicketSla(ticket=ticket, matched_at=now, responded_at=_responded_at(ticket))
+
+
+def sla_rematch(
+    *,
+    ticket: Ticket,
+    sla: TicketSla,
+    clocks: Sequence[SlaClock],
+    book: Rules,
+    now: datetime,
+    tags: Mapping[int, str] | None = None,
+) -> Rematch:
+    """`sla_apply`'s decision, in memory: match `ticket` (tagged `tags`, read if None) again, set `sla` to it
+    and retarget, stop or drop the ticket's `clocks` (all of them, locked). The caller writes what changed."""
+    entry, match, escalation = _match(book, ticket, tags=tags)
+    policy = entry.policy if entry else None
     # The time clocks used so far is measured in the calendar they ran on.
     used_calendar = calendar_spec(sla.policy.calendar) if sla.policy else None
     before = _matched(sla)
@@ -140,47 +178,62 @@ def sla_apply(*, ticket: Ticket, now: datetime, created: bool = False) -> Ticket
     sla.policy_name = policy.name if policy else ""
     sla.reasons = list(match.reasons) if match else []
     _escalation_set(sla, escalation)
-    if sla._state.adding or _matched(sla) != before:
-        sla.save()
     targets = entry.targets_for(ticket.priority) if entry else {}
     calendar = calendar_spec(policy.calendar) if policy else None
-    schedule = Schedule(calendar, sla.escalation_policy_id, book=book)
-    history = list(SlaClock.objects.select_for_update().filter(ticket=ticket))
-    live = {row.kind: row for row in history if row.stopped_at is None}
+    rematch = Rematch(
+        sla_changed=sla._state.adding or _matched(sla) != before,
+        schedule=Schedule(calendar, sla.escalation_policy_id, book=book),
+        targets=targets,
+        saved=[],
+        dropped=[],
+        missing=[],
+    )
+    live = {row.kind: row for row in clocks if row.stopped_at is None}
     for kind, row in live.items():
         clock = engine.settle(row.to_clock(), now=now, calendar=used_calendar)
         if kind in targets:
-            clock_save(row, engine.retarget(clock, target=targets[kind], now=now, calendar=calendar), schedule)
+            clock = engine.retarget(clock, target=targets[kind], now=now, calendar=calendar)
+            fields = row.apply(clock, rematch.schedule.next_check(row, clock))
         elif clock.breached_at is not None:
             # Kept, stopped: a breach stays on record (settle has just observed one that no tick recorded yet).
             row.ended = "dropped"
-            clock_save(row, engine.stop(clock, now=now, calendar=calendar), schedule, also=["ended"])
+            clock = engine.stop(clock, now=now, calendar=calendar)
+            fields = [*row.apply(clock, rematch.schedule.next_check(row, clock)), "ended"]
         else:
-            # Dropped: the ticket no longer has this target. Its firings stay on the ticket; should the target
-            # come back, a new clock starts from the ticket's creation.
-            row.delete()
-    had = {row.kind for row in history}
+            rematch.dropped.append(row)  # the ticket no longer has this target
+            continue
+        if fields:
+            rematch.saved.append((row, fields))
+    had = {row.kind for row in clocks}
     unanswered = sla.responded_at is None and ticket.status in LIVE_STATUSES
     if TargetKind.FIRST_RESPONSE in targets and TargetKind.FIRST_RESPONSE not in had and unanswered:
-        clock = engine.start(target=targets[TargetKind.FIRST_RESPONSE], now=ticket.created_at, calendar=calendar)
-        clock = engine.retarget(clock, target=clock.target, now=now, calendar=calendar)
-        clock_create(
-            ticket=ticket,
-            kind=TargetKind.FIRST_RESPONSE,
-            clock=clock,
-            schedule=schedule,
-            escalated=_fired(ticket, TargetKind.FIRST_RESPONSE),
-        )
+        rematch.missing.append(TargetKind.FIRST_RESPONSE)
     if TargetKind.RESOLUTION in targets and TargetKind.RESOLUTION not in had and ticket.status in LIVE_STATUSES:
-        clock = _resolution_replayed(ticket, targets[TargetKind.RESOLUTION], now=now, calendar=calendar)
-        clock_create(
-            ticket=ticket,
-            kind=TargetKind.RESOLUTION,
-            clock=clock,
-            schedule=schedule,
-            escalated=_fired(ticket, TargetKind.RESOLUTION),
-        )
-    return sla
+        rematch.missing.append(TargetKind.RESOLUTION)
+    return rematch
+
+
+def clocks_missing_make(ticket: Ticket, rematch: Rematch, *, now: datetime) -> None:
+    """Store the clocks `rematch` found missing, from the ticket's creation and history (which they read)."""
+    schedule, calendar, targets = rematch.schedule, rematch.schedule.calendar, rematch.targets
+    for kind in rematch.missing:
+        if kind == TargetKind.FIRST_RESPONSE:
+            clock = engine.start(target=targets[kind], now=ticket.created_at, calendar=calendar)
+            clock = engine.retarget(clock, target=clock.target, now=now, calendar=calendar)
+        else:
+            clock = _resolution_replayed(ticket, targets[kind], now=now, calendar=calendar)
+        clock_create(ticket=ticket, kind=kind, clock=clock, schedule=schedule, escalated=_fired(ticket, kind))
+
+
+def _match(
+    book: Rules, ticket: Ticket, *, tags: Mapping[int, str] | None
+) -> tuple[BookEntry | None, Match | None, tuple[EscalationEntry, Match] | None]:
+    """The SLA policy `ticket` matches in `book` (its entry, and why) and the escalation policy that follows."""
+    every_rule = [*(entry.rule for entry in book.sla), *(entry.rule for entry in book.escalations)]
+    facts = ticket_facts(ticket, rules=every_rule, tags=tags) if every_rule else None
+    match = policy_match([entry.rule for entry in book.sla], facts) if facts else None
+    entry = next((entry for entry in book.sla if match and entry.rule.policy_id == match.policy_id), None)
+    return entry, match, _escalation_match(book, facts, entry.policy if entry else None)
 
 
 def _matched(sla: TicketSla) -> tuple[object, ...]:

@@ -1,5 +1,6 @@
 """Recording ticket events: the audit trail every service writes, and what other apps subscribe to."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -23,3 +24,19 @@ def ticket_event_record(
     event.ticket = ticket
     events.emit(event)
     return event
+
+
+def ticket_events_store(events_: Sequence[TicketEvent], *, state_done: bool) -> list[TicketEvent]:
+    """Store `events_` (their tickets loaded) in one insert, in order, and hand each to the subscribers.
+
+    `state_done`: the caller has already made their changes to the state that follows tickets (the SLA
+    clocks), so only the publishers hear them.
+    """
+    if not events_:
+        return []
+    tickets = [event.ticket for event in events_]
+    stored = TicketEvent.objects.bulk_create(events_)
+    for event, ticket in zip(stored, tickets, strict=True):
+        event.ticket = ticket
+        events.emit(event, state_done=state_done)
+    return stored

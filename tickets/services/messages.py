@@ -97,23 +97,33 @@ def message_note(*, ticket: Ticket, text: str, now: datetime, author: User | Non
     `author` None is the system (an escalation level). The ticket's activity time and preview do not move,
     since the contact's conversation did not.
     """
+    message = note_new(ticket=ticket, text=text, now=now, author=author)
+    with transaction.atomic():
+        message.save(force_insert=True)
+        ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=now, actor=author, data=note_data(message))
+    return message
+
+
+def note_new(*, ticket: Ticket, text: str, now: datetime, author: User | None = None) -> Message:
+    """The internal note `message_note` adds, not stored yet (the tick stores many in one insert)."""
     text = text.strip()
     if not text:
         raise ValueError("a note needs some text")
-    with transaction.atomic():
-        message = Message.objects.create(
-            ticket=ticket,
-            channel_account_id=ticket.identity.channel_account_id,
-            direction=Direction.OUT,
-            internal=True,
-            author=author,
-            text=text,
-            sent_at=now,
-            delivery_status=DeliveryStatus.NOTE,
-        )
-        data = {**_message_data(message), "internal": True}
-        ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=now, actor=author, data=data)
-    return message
+    return Message(
+        ticket=ticket,
+        channel_account_id=ticket.identity.channel_account_id,
+        direction=Direction.OUT,
+        internal=True,
+        author=author,
+        text=text,
+        sent_at=now,
+        delivery_status=DeliveryStatus.NOTE,
+    )
+
+
+def note_data(message: Message) -> dict[str, object]:
+    """What the NOTE event of a stored note records."""
+    return {**_message_data(message), "internal": True}
 
 
 def message_deliver(*, message_id: int, final_attempt: bool) -> bool:

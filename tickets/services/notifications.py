@@ -1,6 +1,6 @@
 """Telling agents about a ticket: a notification each (live in the agent UI) and an email where they have one."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,19 +21,36 @@ def notifications_send(
     Nobody is told about a ticket they may not see, whoever asked for it. The live frames and emails leave
     after the transaction commits.
     """
+    notifications, left_out = notifications_for(ticket=ticket, user_ids=user_ids, text=text, now=now, data=data)
+    return notifications_store(notifications), left_out
+
+
+def notifications_for(
+    *, ticket: Ticket, user_ids: Iterable[int], text: str, now: datetime, data: dict[str, Any] | None = None
+) -> tuple[list[Notification], list[int]]:
+    """The notifications (not stored yet, users loaded) for those of `user_ids` who may see `ticket`, by the
+    ticket's team as it is in memory, and the user ids left out."""
     wanted = sorted(set(user_ids))
     allowed = list(users_seeing_ticket(ticket, wanted).order_by("pk"))
-    notifications = Notification.objects.bulk_create(
-        [Notification(user=user, ticket=ticket, text=text[:500], created_at=now, data=data or {}) for user in allowed]
-    )
-    events.emit_notifications(notifications)
-    emailed = [n.pk for n, user in zip(notifications, allowed, strict=True) if user.email]
+    notifications = [
+        Notification(user=user, ticket=ticket, text=text[:500], created_at=now, data=data or {}) for user in allowed
+    ]
+    allowed_ids = {user.pk for user in allowed}
+    return notifications, [user_id for user_id in wanted if user_id not in allowed_ids]
+
+
+def notifications_store(notifications: Sequence[Notification]) -> list[Notification]:
+    """Store notifications from `notifications_for` (of any tickets) in one insert; live and by email after commit."""
+    if not notifications:
+        return []
+    stored = Notification.objects.bulk_create(notifications)
+    events.emit_notifications(stored)
+    emailed = [n.pk for n in stored if n.user.email]
     if emailed:
         from tickets.tasks import notification_email  # the task module is a face over notification_emails_send
 
         transaction.on_commit(lambda: notification_email.delay(emailed), robust=True)
-    allowed_ids = {user.pk for user in allowed}
-    return notifications, [user_id for user_id in wanted if user_id not in allowed_ids]
+    return stored
 
 
 def notification_emails_send(*, notification_ids: Iterable[int]) -> int:
