@@ -389,8 +389,13 @@ def _resolution_replayed(
 
 
 def _responded_at(ticket: Ticket) -> datetime | None:
-    """When the first-response phase of an existing ticket ended: its first agent reply, or its first solve."""
-    first_reply = ticket.messages.filter(direction=Direction.OUT).order_by("sent_at").values_list("sent_at", flat=True)
+    """When the first-response phase of an existing ticket ended: its first agent reply (an internal note answers
+    nobody), or its first solve."""
+    first_reply = (
+        ticket.messages.filter(direction=Direction.OUT, internal=False)
+        .order_by("sent_at")
+        .values_list("sent_at", flat=True)
+    )
     replied = first_reply.first()
     return min((at for at in (replied, ticket.solved_at) if at is not None), default=None)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from policies.engine import add_business
 from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPolicy, SlaTarget, TicketSla
@@ -16,6 +17,7 @@ from policies.services.sla import sla_recompute
 from policies.services.tick import clocks_check
 from tests.support import admin_form_data, webhook_ticket
 from tickets.models import EventKind, Priority, Status, Tag, Ticket
+from tickets.services.messages import message_note
 
 pytestmark = pytest.mark.django_db
 
@@ -326,3 +328,14 @@ def test_a_ticket_from_before_slas_keeps_its_answer_when_a_policy_arrives(
     assert TicketSla.objects.get(ticket=ticket).responded_at is not None
     assert not SlaClock.objects.filter(ticket=ticket, kind="first_response").exists()
     assert clock(ticket, "resolution").state == "running"
+
+
+def test_an_internal_note_is_not_the_answer_of_a_ticket_from_before_slas(client: Client, account_a: Any) -> None:
+    ticket = webhook(client, account_a)
+    message_note(ticket=ticket, text="Checking with the warehouse", now=timezone.now())
+    TicketSla.objects.filter(ticket=ticket).delete()  # as if it were older than SLA policies
+    late = policy("Added later")
+    targets(late, first_response=1)
+    sla_recompute(ticket_ids=[ticket.pk], now=timezone.now(), reason="test")
+    assert TicketSla.objects.get(ticket=ticket).responded_at is None
+    assert clock(ticket, "first_response").state == "running"
