@@ -89,6 +89,11 @@ def clocks_check(*, now: datetime, limit: int = BATCH) -> int:
     return len(ticket_ids)
 
 
+def more_due_than(*, now: datetime, count: int) -> bool:
+    """Whether more than `count` clocks are due by `now` (one look at the partial index)."""
+    return SlaClock.objects.filter(next_check_at__lte=now).order_by().values("pk")[count : count + 1].exists()
+
+
 def due_tickets(*, now: datetime, limit: int) -> QuerySet[Ticket]:
     """The (at most `limit`) tickets whose earliest due moment came first, locked FOR NO KEY UPDATE SKIP LOCKED.
 

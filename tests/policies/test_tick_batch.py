@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from policies.models import EscalationFiring, EscalationLevel, SlaClock, SlaPolicy, SlaTarget, WebhookCall
 from policies.services.tick import clocks_check
+from policies.tasks import tick_once
 from tests.policies.escalation_helpers import inbound_ticket, make_escalation_policy
 from tickets.models import EventKind, Priority, Tag, Ticket, TicketEvent
 
@@ -154,3 +155,15 @@ def test_a_ticket_whose_firing_is_refused_waits_and_the_rest_of_its_batch_fires(
     assert row.next_check_at == START + H + M and row.breached_at is None
     assert f"could not handle ticket {refused.pk}" in caplog.text
     assert clocks_check(now=START + H + 30 * timedelta(seconds=1)) == 0
+
+
+def test_a_tick_that_finds_more_than_a_batch_asks_for_help_once(sla: SlaPolicy, account_a: Any) -> None:
+    make_escalation_policy(sla_policy=sla)  # a note at the first-response breach
+    tickets_opened(account_a, 5, at=START, prefix="burst")  # all long due by now
+    asked: list[bool] = []
+    assert tick_once(batch=2, on_backlog=lambda: asked.append(True)) == 5
+    assert asked == [True]
+    assert EscalationFiring.objects.count() == 5
+    inbound_ticket(account_a, now=START, sender="alone")
+    assert tick_once(batch=2, on_backlog=lambda: asked.append(True)) == 1
+    assert asked == [True]
