@@ -64,3 +64,4 @@ test-production: $(VENV)/.dev-installed chromium
 bench: $(VENV)/.dev-installed
 	$(PY) bench/ingest.py
 	$(PY) bench/business_time.py
+	$(PY) bench/escalation_tick.py

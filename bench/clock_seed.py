@@ -29,7 +29,8 @@ _SEED_SQL = (
     FROM {_OPENED}""",
     f"""INSERT INTO policies_ticketsla (ticket_id, policy_id, policy_name, reasons, matched_at, escalation_policy_id,
         escalation_policy_name, escalation_reasons)
-    SELECT n, %(sla)s, 'Bench SLA', '[]', %(at)s, %(escalation)s, 'Bench escalation', '[]' FROM {_ROWS}""",
+    SELECT n, %(sla)s, 'Bench SLA', %(reasons)s, %(at)s, %(escalation)s, 'Bench escalation', %(escalation_reasons)s
+    FROM {_ROWS}""",
     f"""INSERT INTO policies_slaclock (id, ticket_id, kind, cycle, target, started_at, elapsed, running_since,
         paused_total, due_at, warn_at, state, ended, escalated, next_check_at, updated_at)
     SELECT n, n, 'first_response', 1, %(target)s, o.opened, interval '0', o.opened, interval '0',
@@ -58,10 +59,17 @@ def step(message: str) -> None:
     print(f"- {message}", file=sys.stderr, flush=True)
 
 
-def policies_create() -> dict[str, int]:
-    """A team and API account, an SLA policy (30 days to first response) and its escalation policy; their ids."""
-    from policies.models import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTarget, TargetKind
-    from tickets.models import ChannelAccount, ChannelKind, Priority, Team
+def policies_create() -> dict[str, Any]:
+    """A team and API account, an SLA policy (30 days to first response) and its escalation policy: their ids,
+    and the reasons (JSON) a seeded ticket's SLA row gives for matching them, as a real ticket's row would."""
+    import json
+
+    from django.utils import timezone
+
+    from policies.models import EscalationLevel, EscalationPolicy, SlaPolicy, SlaTarget, TargetKind, TicketSla
+    from policies.services.rulebook import rules
+    from policies.services.sla import sla_rematch
+    from tickets.models import ChannelAccount, ChannelKind, ContactIdentity, Priority, Team, Ticket
 
     team = Team.objects.create(name="Bench team")
     account = ChannelAccount.objects.create(name="bench-api", kind=ChannelKind.API, team=team, secret="bench-secret")
@@ -72,10 +80,21 @@ def policies_create() -> dict[str, int]:
     EscalationLevel.objects.create(
         policy=escalation, number=1, kind=TargetKind.FIRST_RESPONSE, offset=timedelta(0), set_priority=Priority.URGENT
     )
-    return {"team": team.pk, "account": account.pk, "sla": sla.pk, "escalation": escalation.pk}
+    # Matched in memory (nothing is written) on a ticket like the seeded ones.
+    ticket = Ticket(identity=ContactIdentity(channel_account=account), team=team, priority=Priority.NORMAL)
+    row = TicketSla(ticket=ticket, matched_at=timezone.now())
+    sla_rematch(ticket=ticket, sla=row, clocks=[], book=rules(), now=timezone.now(), tags={})
+    return {
+        "team": team.pk,
+        "account": account.pk,
+        "sla": sla.pk,
+        "escalation": escalation.pk,
+        "reasons": json.dumps(row.reasons),
+        "escalation_reasons": json.dumps(row.escalation_reasons),
+    }
 
 
-def seed(*, start: int, end: int, ids: dict[str, int]) -> None:
+def seed(*, start: int, end: int, ids: dict[str, Any]) -> None:
     """Rows start+1..end of every seeded table, in chunks of one transaction each, then VACUUM ANALYZE."""
     from django.db import connection, transaction
     from django.utils import timezone
