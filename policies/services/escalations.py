@@ -59,10 +59,6 @@ class LevelCache:
         return self._levels[level_id]
 
 
-# Actions after which the ticket's policies are matched again, which moves its clocks.
-REMATCHING_ACTIONS = frozenset({"assign", "priority", "tags"})
-
-
 class Writes:
     """What firing levels changed on some tickets, in memory, written in bulk by `flush`."""
 
@@ -233,13 +229,6 @@ def level_plan(
     )
     writes.firings.append((firing, event, call))
     return firing
-
-
-def rematches(firing: EscalationFiring) -> bool:
-    """Whether `firing` changed what the ticket's policies are matched on (priority, team, tags)."""
-    return any(
-        outcome["action"] in REMATCHING_ACTIONS and outcome["status"] != "skipped" for outcome in firing.outcomes
-    )
 
 
 def level_summary(kind: str, offset: timedelta) -> str:

@@ -29,7 +29,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from policies.engine import clocks as engine
 from policies.engine import escalations
 from policies.models import SlaClock, TicketSla
-from policies.services.escalations import LevelCache, Writes, level_plan, rematches
+from policies.services.escalations import LevelCache, Writes, level_plan
 from policies.services.rulebook import Rules, rules
 from policies.services.sla import Schedule, clocks_missing_make, sla_rematch, sla_row_new
 from tickets.models import EventKind, Ticket
@@ -191,8 +191,9 @@ def _check(
         level = levels.get(item.level.id)
         if level is None:
             continue  # deleted since the rules were read: the next look at the clock forgets it
-        fired = level_plan(row=row, item=item, level=level, now=now, tags=state.tags, writes=writes)
-        if rematches(fired):
+        matched_on = _matched_on(state)
+        level_plan(row=row, item=item, level=level, now=now, tags=state.tags, writes=writes)
+        if _matched_on(state) != matched_on:
             return True
     if firing:
         # The levels fired are off the schedule now.
@@ -200,11 +201,22 @@ def _check(
     return False
 
 
+def _matched_on(state: TicketState) -> tuple[object, ...]:
+    """What the ticket's policies are matched on, as an agent's edit would re-match them (priority, team, tags)."""
+    return (state.ticket.priority, state.ticket.team_id, frozenset(state.tags))
+
+
 def _rematch(state: TicketState, *, now: datetime, book: Rules, writes: Writes, alone: bool) -> None:
     """Match the ticket again after a level changed it, in memory: its SLA row and clocks follow."""
     if state.sla is None:
         state.sla = sla_row_new(state.ticket, now=now)
+    unbreached = {row.pk for row in state.clocks if row.breached_at is None}
     rematch = sla_rematch(ticket=state.ticket, sla=state.sla, clocks=state.clocks, book=book, now=now, tags=state.tags)
+    for row in state.clocks:
+        if row.pk in unbreached and row.breached_at is not None:
+            # Found breached as the match settled it (before the tick looked at it): recorded as the tick would.
+            data = {"clock": row.kind, "cycle": row.cycle, "state": row.state}
+            writes.event(state.ticket, EventKind.SLA, now, data)
     if rematch.sla_changed:
         writes.slas[state.ticket.pk] = state.sla
     for row, fields in rematch.saved:

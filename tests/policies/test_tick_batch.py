@@ -167,3 +167,20 @@ def test_a_tick_that_finds_more_than_a_batch_asks_for_help_once(sla: SlaPolicy, 
     inbound_ticket(account_a, now=START, sender="alone")
     assert tick_once(batch=2, on_backlog=lambda: asked.append(True)) == 1
     assert asked == [True]
+
+
+@pytest.mark.parametrize("changes", ["assign_user", "set_priority"])
+def test_a_breach_found_while_a_level_fires_on_another_clock_is_recorded(
+    sla: SlaPolicy, account_a: Any, agent_a: Any, changes: str
+) -> None:
+    """The resolution level (at START + 50 m) fires at a tick that comes after the first-response breach (START +
+    1 h): the breach gets its SLA event whether or not the level's action matches the ticket again."""
+    action = {"assign_user": agent_a} if changes == "assign_user" else {"set_priority": Priority.URGENT}
+    make_escalation_policy(sla_policy=sla, levels=[{"kind": RESOLUTION, "offset": -(7 * H + 10 * M), **action}])
+    ticket = inbound_ticket(account_a, now=START, sender="late-tick")
+    assert clocks_check(now=START + H + 40 * M) == 1
+    [breach] = TicketEvent.objects.filter(ticket=ticket, kind=EventKind.SLA)
+    assert breach.data == {"clock": FIRST, "cycle": 1, "state": "breached"}
+    assert SlaClock.objects.get(ticket=ticket, kind=FIRST).breached_at == START + H
+    assert EscalationFiring.objects.get(ticket=ticket).kind == RESOLUTION
+    assert clocks_check(now=START + 2 * H) == 0
