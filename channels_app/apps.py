@@ -9,6 +9,6 @@ class ChannelsAppConfig(AppConfig):
         from channels_app import bus, grants
         from tickets import events
 
-        events.subscribe(bus.ticket_event_publish_on_commit, state=False)
+        events.subscribe(bus.ticket_event_publish_on_commit)
         events.subscribe_notifications(bus.notifications_publish_on_commit)
         grants.connect_grant_signals()

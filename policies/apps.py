@@ -12,5 +12,5 @@ class PoliciesConfig(AppConfig):
         from tickets import events
 
         # Clocks move in the transaction of the ticket event that moves them.
-        events.subscribe(clocks_on_ticket_event)
+        events.subscribe(clocks_on_ticket_event, state=True)
         connect_rule_signals()

@@ -20,13 +20,13 @@ _subscribers: list[tuple[Subscriber, bool]] = []
 _notification_subscribers: list[NotificationSubscriber] = []
 
 
-def subscribe(subscriber: Subscriber, *, state: bool = True) -> None:
+def subscribe(subscriber: Subscriber, *, state: bool = False) -> None:
     """Call `subscriber(event)` for every ticket event from now on (once, however often registered).
 
-    `state`: the subscriber changes state that follows the ticket (the SLA clocks); False for one that only
-    tells others about the event.
+    `state`: the subscriber changes state that follows the ticket (the SLA clocks), which a recorder that
+    made those changes itself skips; a subscriber that only tells others about the event leaves it False.
     """
-    if all(known is not subscriber for known, _state in _subscribers):
+    if all(known != subscriber for known, _state in _subscribers):
         _subscribers.append((subscriber, state))
 
 

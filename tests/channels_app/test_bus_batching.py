@@ -92,3 +92,19 @@ def test_frames_held_when_a_hook_failed_leave_before_the_next_commit_s(monkeypat
         transaction.on_commit(bus._Send((["g"], {"n": "later"})))
     # The committed frame held by the failed run is sent on its own, never mixed into another commit's.
     assert sent == [["first"], ["later"]]
+
+
+def test_a_listener_in_two_groups_receives_one_commits_frames_in_id_order(team_a: Any, team_b: Any) -> None:
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    for team in (team_a, team_b):
+        async_to_sync(layer.group_add)(team_group(team.pk), channel)
+    in_a, in_b = TicketFactory(team=team_a), TicketFactory(team=team_b)
+    now = timezone.now()
+    with transaction.atomic():
+        ids = [
+            ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=now).pk
+            for ticket in (in_a, in_a, in_b, in_a, in_b, in_b)
+        ]
+    # Resuming after the highest id seen is only safe if no lower id can still be on its way.
+    assert received(layer, channel) == ids
