@@ -11,6 +11,12 @@ def ticket_group(ticket_id: int) -> str:
     return f"ticket.{ticket_id}"
 
 
+def ticket_group_ticket(group: str) -> int | None:
+    """The ticket id of a ticket group's name, None for any other group."""
+    prefix, _, rest = group.partition(".")
+    return int(rest) if prefix == "ticket" and rest.isdigit() else None
+
+
 def user_group(user_id: int) -> str:
     """Every open socket of one user: told when their grants change."""
     return f"user.{user_id}"

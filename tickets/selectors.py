@@ -119,6 +119,19 @@ def granted_ticket_ids(user: AuthUser) -> QuerySet[Ticket, Any]:
     ).values("id")
 
 
+def tickets_granted_singly(ticket_ids: Iterable[int]) -> set[int]:
+    """Those of `ticket_ids` that someone (a user or a group) was granted one by one (two queries at most)."""
+    ticket_ids = list(ticket_ids)
+    granted: set[int] = set()
+    for model in (TicketUserObjectPermission, TicketGroupObjectPermission):
+        granted |= set(
+            model.objects.filter(permission__codename=TICKET_PERMISSION, content_object_id__in=ticket_ids).values_list(
+                "content_object_id", flat=True
+            )
+        )
+    return granted
+
+
 def visible_tickets(user: User) -> QuerySet[Ticket]:
     """Every ticket `user` may see: their teams' tickets plus single-ticket grants; superusers see all."""
     if not _is_agent(user):

@@ -7,10 +7,11 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
+from guardian.shortcuts import assign_perm
 
 from channels_app import bus
-from channels_app.groups import team_group
-from tests.factories import TicketFactory
+from channels_app.groups import team_group, ticket_group
+from tests.factories import TicketFactory, UserFactory
 from tickets.models import EventKind
 from tickets.services.audit import ticket_event_record
 
@@ -108,3 +109,15 @@ def test_a_listener_in_two_groups_receives_one_commits_frames_in_id_order(team_a
         ]
     # Resuming after the highest id seen is only safe if no lower id can still be on its way.
     assert received(layer, channel) == ids
+
+
+def test_a_tickets_group_is_sent_to_only_while_someone_holds_a_grant_on_that_ticket(team_a: Any) -> None:
+    layer = get_channel_layer()
+    listener = async_to_sync(layer.new_channel)()
+    ticket = TicketFactory(team=team_a)
+    async_to_sync(layer.group_add)(ticket_group(ticket.pk), listener)
+    ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=timezone.now())
+    assert received(layer, listener) == []  # only a single-ticket grant makes a socket join this group
+    assign_perm("view_ticket", UserFactory(username="contractor"), ticket)
+    granted = ticket_event_record(ticket=ticket, kind=EventKind.NOTE, now=timezone.now())
+    assert received(layer, listener) == [granted.pk]
