@@ -28,7 +28,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 
 from policies.engine import clocks as engine
 from policies.engine import escalations
-from policies.models import SlaClock, TicketSla
+from policies.models import EscalationFiring, SlaClock, TicketSla
 from policies.services.escalations import LevelCache, Writes, level_plan
 from policies.services.rulebook import Rules, rules
 from policies.services.sla import Schedule, clocks_missing_make, sla_rematch, sla_row_new
@@ -54,6 +54,7 @@ class TicketState:
     sla: TicketSla | None
     tags: dict[int, str] = field(default_factory=dict)
     clocks: list[SlaClock] = field(default_factory=list)
+    fired: set[tuple[int, int, int]] = field(default_factory=set)  # (clock, cycle, level) of stored firings
 
 
 class NeedsDatabase(Exception):
@@ -135,7 +136,7 @@ def _batch(ticket_ids: list[int], *, now: datetime, levels: LevelCache, book: Ru
 
 
 def _states(ticket_ids: list[int]) -> list[TicketState]:
-    """The tickets (locked by the caller) as the tick needs them: three queries, however many tickets."""
+    """The tickets (locked by the caller) as the tick needs them: four queries, however many tickets."""
     if not ticket_ids:
         return []
     tickets = Ticket.objects.select_related("team", "identity__channel_account", "sla__policy__calendar").filter(
@@ -150,9 +151,14 @@ def _states(ticket_ids: list[int]) -> list[TicketState]:
     ):
         states[ticket_id].tags[tag_id] = name
     clocks = SlaClock.objects.select_for_update(of=("self",)).filter(ticket_id__in=states).order_by("id")
+    by_clock: dict[int, TicketState] = {}
     for row in clocks:
         row.ticket = states[row.ticket_id].ticket
         states[row.ticket_id].clocks.append(row)
+        by_clock[row.pk] = states[row.ticket_id]
+    stored = EscalationFiring.objects.filter(clock_id__in=by_clock, level__isnull=False)
+    for clock_id, cycle, level_id in stored.values_list("clock_id", "cycle", "level_id"):
+        by_clock[clock_id].fired.add((clock_id, cycle, level_id))
     # In the order the caller gave: the tickets due first are done first.
     return [states[ticket_id] for ticket_id in ticket_ids if ticket_id in states]
 
@@ -191,6 +197,12 @@ def _check(
         level = levels.get(item.level.id)
         if level is None:
             continue  # deleted since the rules were read: the next look at the clock forgets it
+        if (row.pk, row.cycle, level.pk) in state.fired:
+            # Stored, though the clock did not say so (data restored or edited by hand): fired once is enough.
+            logger.warning("level %s had already fired on clock %s, cycle %s", level.pk, row.pk, row.cycle)
+            row.escalated = [*row.escalated, level.pk]
+            writes.clock_changed(row, ["escalated"])
+            continue
         matched_on = _matched_on(state)
         level_plan(row=row, item=item, level=level, now=now, tags=state.tags, writes=writes)
         if _matched_on(state) != matched_on:

@@ -7,6 +7,7 @@
   recorded failure while other tickets' levels keep firing on time.
 """
 
+import logging
 import os
 import signal
 import threading
@@ -30,10 +31,11 @@ from policies.models import (
     SlaTarget,
     WebhookCall,
 )
+from policies.services.tick import clocks_check
 from policies.services.webhooks import webhook_signature
 from tests import support
 from tickets.connectors.base import InboundMessage
-from tickets.models import EventKind, Message, Priority, Tag, TicketEvent
+from tickets.models import EventKind, Message, Priority, Tag, Ticket, TicketEvent
 from tickets.services.messages import message_receive
 
 pytestmark = [pytest.mark.production_stack, pytest.mark.django_db(transaction=True)]
@@ -269,3 +271,40 @@ def test_webhooks_are_retried_until_they_answer_or_fail_without_blocking_the_tic
     later = EscalationFiring.objects.get(level_number=3)
     assert silent.finished_at is not None and later.recorded_at < silent.finished_at
     assert all("could not be reached" in error for error in silent.attempt_log.values_list("error", flat=True))
+
+
+def test_a_batch_whose_bulk_write_fails_is_done_one_ticket_at_a_time(account_a: Any, caplog: Any) -> None:
+    """A firing insert that PostgreSQL refuses for one ticket (a trigger stands in for a bug or bad data) fails
+    the batch's bulk write: the batch is done again ticket by ticket, and only that ticket waits a minute."""
+    escalating_policy(timedelta(hours=1), {"offset": timedelta(0), "note": "Breached"})
+    opened = timezone.now() - timedelta(hours=2)
+    open_tickets(account_a, 3, now=opened, prefix="bulk")
+    refused, *others = Ticket.objects.order_by("id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION test_refuse_firing() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.ticket_id = {int(refused.pk)} THEN RAISE EXCEPTION 'refused by the test'; END IF; "
+            "RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_refuse_firing BEFORE INSERT ON policies_escalationfiring "
+            "FOR EACH ROW EXECUTE FUNCTION test_refuse_firing()"
+        )
+    try:
+        now = timezone.now()
+        with caplog.at_level(logging.ERROR, logger="policies.services.tick"):
+            assert clocks_check(now=now) == 3
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER test_refuse_firing ON policies_escalationfiring")
+            cursor.execute("DROP FUNCTION test_refuse_firing()")
+    assert sorted(EscalationFiring.objects.values_list("ticket_id", flat=True)) == [t.pk for t in others]
+    assert Message.objects.filter(internal=True).count() == 2
+    assert "could not write its batch in bulk" in caplog.text
+    assert f"could not handle ticket {refused.pk}" in caplog.text
+    row = SlaClock.objects.get(ticket=refused, kind=FIRST)
+    assert row.next_check_at == now + timedelta(minutes=1) and row.breached_at is None
+    assert not TicketEvent.objects.filter(ticket=refused, kind=EventKind.ESCALATED).exists()
+    # A minute later, with the database willing, it fires once.
+    assert clocks_check(now=now + timedelta(minutes=1)) == 1
+    assert EscalationFiring.objects.filter(ticket=refused).count() == 1

@@ -122,16 +122,17 @@ def test_a_level_that_gives_a_ticket_a_clock_it_never_had_is_done_on_its_own(acc
     assert levels == [(1, FIRST), (2, RESOLUTION)]
 
 
-def test_a_ticket_whose_firing_is_refused_waits_and_the_rest_of_its_batch_fires(
+def test_a_level_stored_as_fired_that_its_clock_does_not_know_of_is_not_fired_again(
     sla: SlaPolicy, account_a: Any, caplog: Any
 ) -> None:
     make_escalation_policy(sla_policy=sla, levels=[{"kind": FIRST, "offset": timedelta(0), "note": "Due"}])
-    refused, fine = (inbound_ticket(account_a, now=START, sender=name) for name in ("refused", "fine"))
-    row = SlaClock.objects.get(ticket=refused, kind=FIRST)
+    known, fine = (inbound_ticket(account_a, now=START, sender=name) for name in ("known", "fine"))
+    row = SlaClock.objects.get(ticket=known, kind=FIRST)
     level = EscalationLevel.objects.get()
-    # A firing the clock does not know about (as bad data would leave): the unique constraint refuses another.
+    # A firing the clock does not list (as a restore or a hand edit could leave): the constraint would refuse
+    # a second one, and the whole batch's bulk write with it.
     EscalationFiring.objects.create(
-        ticket=refused,
+        ticket=known,
         clock=row,
         cycle=1,
         level=level,
@@ -143,18 +144,18 @@ def test_a_ticket_whose_firing_is_refused_waits_and_the_rest_of_its_batch_fires(
         moment=START + H,
         fired_at=START + H,
     )
-    events_before = TicketEvent.objects.filter(ticket=refused).count()
-    with caplog.at_level(logging.ERROR, logger="policies.services.tick"):
+    with caplog.at_level(logging.WARNING, logger="policies.services.tick"):
         assert clocks_check(now=START + H) == 2
     assert EscalationFiring.objects.filter(ticket=fine).count() == 1
     assert fine.messages.filter(internal=True).count() == 1
-    # Nothing of the refused ticket's work was written; it waits a minute, in the log.
-    assert EscalationFiring.objects.filter(ticket=refused).count() == 1
-    assert TicketEvent.objects.filter(ticket=refused).count() == events_before
+    # The known ticket's breach is recorded and its clock moves on; its level is not done twice.
+    assert EscalationFiring.objects.filter(ticket=known).count() == 1
+    assert not known.messages.filter(internal=True).exists()
     row.refresh_from_db()
-    assert row.next_check_at == START + H + M and row.breached_at is None
-    assert f"could not handle ticket {refused.pk}" in caplog.text
-    assert clocks_check(now=START + H + 30 * timedelta(seconds=1)) == 0
+    assert (row.breached_at, row.escalated) == (START + H, [level.pk])
+    assert TicketEvent.objects.filter(ticket=known, kind=EventKind.SLA).count() == 1
+    assert f"level {level.pk} had already fired on clock {row.pk}" in caplog.text
+    assert clocks_check(now=START + 2 * H) == 0
 
 
 def test_a_tick_that_finds_more_than_a_batch_asks_for_help_once(sla: SlaPolicy, account_a: Any) -> None:
