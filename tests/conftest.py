@@ -173,3 +173,11 @@ def agent_a(team_a: Any) -> Any:
 @pytest.fixture
 def agent_b(team_b: Any) -> Any:
     return UserFactory(username="agent_b", teams=[team_b])
+
+
+@pytest.fixture
+def platform_api() -> Iterator[Any]:
+    """A fake social platform's API: a real HTTP server on 127.0.0.1 (tests.fake_platform.FakePlatform)."""
+    from tests.fake_platform import running_fake_platform
+
+    yield from running_fake_platform()

@@ -17,5 +17,5 @@ urlpatterns = [
     path("notifications/unread/", notifications.notifications_badge, name="notifications-badge"),
     path("notifications/read/", notifications.notifications_read_all, name="notifications-read"),
     path("notifications/<int:notification_id>/open/", notifications.notification_open, name="notification-open"),
-    path("webhooks/api/<int:account_id>/", webhooks.api_webhook, name="webhook-api"),
+    path("webhooks/<slug:kind>/<int:account_id>/", webhooks.platform_webhook, name="webhook"),
 ]

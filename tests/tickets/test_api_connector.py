@@ -6,7 +6,19 @@ import pytest
 
 from tests.support import delivery_body
 from tickets.connectors import api
-from tickets.connectors.base import PayloadInvalid, SignatureInvalid
+from tickets.connectors.base import Credentials, Delivery, Event, PayloadInvalid, SignatureInvalid
+
+
+def verify(*, secret: str, body: bytes, headers: dict[str, str]) -> None:
+    api.verify(credentials=Credentials(secret=secret), delivery=posted(body, headers))
+
+
+def parse(*, body: bytes, headers: dict[str, str]) -> list[Event]:
+    return api.parse(credentials=Credentials(secret="s3cret"), delivery=posted(body, headers))
+
+
+def posted(body: bytes, headers: dict[str, str]) -> Delivery:
+    return Delivery(method="POST", url="https://helpdesk.example/webhooks/api/1/", query={}, headers=headers, body=body)
 
 
 def test_sign_is_hex_hmac_sha256_of_the_raw_body() -> None:
@@ -17,7 +29,7 @@ def test_sign_is_hex_hmac_sha256_of_the_raw_body() -> None:
 
 def test_verify_accepts_the_right_signature() -> None:
     body = delivery_body()
-    api.verify(secret="s3cret", body=body, headers={"x-helpdesk-signature": api.sign("s3cret", body)})
+    verify(secret="s3cret", body=body, headers={"x-helpdesk-signature": api.sign("s3cret", body)})
 
 
 @pytest.mark.parametrize(
@@ -30,20 +42,20 @@ def test_verify_accepts_the_right_signature() -> None:
 )
 def test_verify_refuses_wrong_or_missing_signatures(headers: dict[str, str], message: str) -> None:
     with pytest.raises(SignatureInvalid, match=message):
-        api.verify(secret="s3cret", body=b"{}", headers=headers)
+        verify(secret="s3cret", body=b"{}", headers=headers)
 
 
 def test_verify_refuses_a_signature_made_with_another_secret() -> None:
     body = delivery_body()
     with pytest.raises(SignatureInvalid):
-        api.verify(secret="s3cret", body=body, headers={"X-Helpdesk-Signature": api.sign("other", body)})
+        verify(secret="s3cret", body=body, headers={"X-Helpdesk-Signature": api.sign("other", body)})
 
 
 def test_parse_normalizes_one_message() -> None:
     body = delivery_body(
         message_id="m-1", sender_id="c-9", sender_name="Ann", text=" hi ", sent_at="2026-11-23T09:30:00Z"
     )
-    [message] = api.parse(body=body, headers={})
+    [message] = parse(body=body, headers={})
     assert message.external_id == "m-1"
     assert message.sender_id == "c-9"
     assert message.sender_name == "Ann"
@@ -70,11 +82,11 @@ def test_parse_normalizes_one_message() -> None:
 )
 def test_parse_names_what_is_wrong(body: bytes, message: str) -> None:
     with pytest.raises(PayloadInvalid, match=message):
-        api.parse(body=body, headers={})
+        parse(body=body, headers={})
 
 
 def test_parse_drops_nul_characters_which_postgresql_cannot_store() -> None:
-    [message] = api.parse(body=delivery_body(text="hel\u0000lo", sender_id="a\u0000b"), headers={})
+    [message] = parse(body=delivery_body(text="hel\u0000lo", sender_id="a\u0000b"), headers={})
     assert (message.text, message.sender_id) == ("hello", "ab")
 
 
@@ -91,4 +103,4 @@ def test_parse_drops_nul_characters_which_postgresql_cannot_store() -> None:
 )
 def test_parse_refuses_bodies_at_pythons_and_databases_limits(body: bytes, message: str) -> None:
     with pytest.raises(PayloadInvalid, match=message):
-        api.parse(body=body, headers={})
+        parse(body=body, headers={})

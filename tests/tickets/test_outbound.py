@@ -70,7 +70,7 @@ def test_a_platform_that_refuses_the_reply_marks_it_failed_with_the_reason(
     fake_platform.statuses = [400]
     message = wait_for_status(reply(agent_a, ticket, "Hello?"), not_in={DeliveryStatus.QUEUED})
     assert message.delivery_status == DeliveryStatus.FAILED
-    assert message.delivery_error == "the callback answered HTTP 400"
+    assert message.delivery_error == 'the platform answered HTTP 400: {"error": "nope"}'
     assert len(fake_platform.requests) == 1  # a 400 is not retried
 
 

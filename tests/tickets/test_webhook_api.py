@@ -144,7 +144,13 @@ def test_unknown_account_is_404(client: Client, db: None) -> None:
         "/webhooks/api/999999/", data=body, content_type="application/json", headers=signed_headers("x", body)
     )
     assert response.status_code == 404
-    assert response.json() == {"error": "there is no API channel account 999999"}
+    assert response.json() == {"error": "there is no Generic API channel account 999999"}
+
+
+def test_unknown_channel_kind_is_404(client: Client, account_a: Any) -> None:
+    response = client.post(f"/webhooks/fax/{account_a.pk}/", data=b"{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json()["error"].startswith("there is no channel kind 'fax'; the kinds are api, messenger")
 
 
 def test_disabled_account_is_403(client: Client, account_a: Any) -> None:
@@ -181,12 +187,18 @@ def test_body_over_one_megabyte_is_413(client: Client, account_a: Any) -> None:
     assert response.json() == {"error": "the body is larger than 1048576 bytes"}
 
 
-@pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
+@pytest.mark.parametrize("method", ["put", "delete", "patch"])
 def test_other_methods_are_405(client: Client, account_a: Any, method: str) -> None:
     response = getattr(client, method)(f"/webhooks/api/{account_a.pk}/")
     assert response.status_code == 405
-    assert response["Allow"] == "POST"
-    assert "POST" in response.json()["error"]
+    assert response["Allow"] == "GET, POST"
+    assert "POST a delivery" in response.json()["error"]
+
+
+def test_the_api_channel_has_no_handshake(client: Client, account_a: Any) -> None:
+    response = client.get(f"/webhooks/api/{account_a.pk}/")
+    assert response.status_code == 403
+    assert response.json() == {"error": "the API channel has no handshake: POST a signed JSON message"}
 
 
 def test_a_delivery_that_fails_in_processing_is_kept_and_can_be_rerun_from_the_admin(

@@ -8,14 +8,19 @@ URL, signed the same way; a JSON answer with an "id" records the receiver's id f
 
 import hmac
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from tickets.connectors.base import (
+    Credentials,
+    Delivery,
+    Event,
+    HandshakeAnswer,
+    HandshakeFailed,
     InboundMessage,
     OutboundReply,
     PayloadInvalid,
+    SendFailed,
     SendResult,
     SignatureInvalid,
     hmac_sha256_hex,
@@ -37,9 +42,15 @@ def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac_sha256_hex(secret, body)
 
 
-def verify(*, secret: str, body: bytes, headers: Mapping[str, str]) -> None:
-    """Raise SignatureInvalid unless the signature header is the HMAC of `body` with `secret`."""
-    given = _header(headers, SIGNATURE_HEADER)
+def handshake(*, credentials: Credentials, delivery: Delivery) -> HandshakeAnswer:
+    """The API channel has no verification request."""
+    raise HandshakeFailed("the API channel has no handshake: POST a signed JSON message")
+
+
+def verify(*, credentials: Credentials, delivery: Delivery) -> None:
+    """Raise SignatureInvalid unless the signature header is the HMAC of the body with the account's secret."""
+    secret, body = credentials.secret, delivery.body
+    given = delivery.header(SIGNATURE_HEADER)
     if not given:
         raise SignatureInvalid(f"missing {SIGNATURE_HEADER} header")
     if not given.startswith("sha256="):
@@ -48,10 +59,10 @@ def verify(*, secret: str, body: bytes, headers: Mapping[str, str]) -> None:
         raise SignatureInvalid(f"{SIGNATURE_HEADER} does not match the body signed with this account's secret")
 
 
-def parse(*, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
+def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     """The one message in a delivery, or PayloadInvalid naming what is wrong."""
     try:
-        data = json.loads(body)
+        data = json.loads(delivery.body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PayloadInvalid(f"the body is not valid JSON: {exc}") from exc
     except (ValueError, RecursionError) as exc:
@@ -70,8 +81,11 @@ def parse(*, body: bytes, headers: Mapping[str, str]) -> list[InboundMessage]:
     ]
 
 
-def send_reply(*, secret: str, url: str, reply: OutboundReply, timeout: float) -> SendResult:
+def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """POST the reply to the account's callback URL, signed; SendFailed when it does not go through."""
+    secret, url = credentials.secret, credentials.callback_url
+    if not url:
+        raise SendFailed("the channel account has no callback URL", retryable=False)
     payload = {
         "message_id": str(reply.message_id),
         "ticket": reply.ticket_number,
@@ -90,14 +104,6 @@ def send_reply(*, secret: str, url: str, reply: OutboundReply, timeout: float) -
     if external_id is None or isinstance(external_id, (dict, list)):
         return SendResult(external_id=None)
     return SendResult(external_id=str(external_id)[:_MAX_ID] or None)
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    lowered = name.lower()
-    for key, value in headers.items():
-        if key.lower() == lowered:
-            return value
-    return ""
 
 
 def _string(data: dict[str, Any], field: str, *, max_length: int, required: bool = True) -> str:

@@ -1,11 +1,77 @@
-"""What every connector shares: the normalized inbound message, reply results and the errors they raise."""
+"""What every connector shares: the request it reads, the events it parses it into, and its errors.
+
+A connector is a module with four functions, all pure (no models, no database, no Django):
+
+- `handshake(*, credentials, delivery) -> HandshakeAnswer`: answer the platform's verification request (a GET,
+  or Twilio's and LINE's none: raise HandshakeFailed); HandshakeFailed when it does not check out.
+- `verify(*, credentials, delivery) -> None`: raise SignatureInvalid unless the delivery is signed by the
+  platform (compared in constant time).
+- `parse(*, credentials, delivery) -> list[Event]`: the delivery's events, in order; PayloadInvalid naming
+  what is wrong. An event of a kind the helpdesk does not handle is an `Ignored`, never an error (platforms
+  disable webhooks that keep failing).
+- `send_reply(*, credentials, reply, timeout) -> SendResult`: send an agent's reply through the platform's
+  API at `credentials.base_url`; SendFailed saying whether a retry may help.
+
+and may define `ANSWER: tuple[str, str]`, the body and content type a platform expects for an accepted
+delivery (WeChat wants "success"); the default is JSON.
+"""
 
 import hashlib
 import hmac
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a connector knows of a channel account: its secrets and where the platform's API is."""
+
+    secret: str  # verifies deliveries: app secret, channel secret, auth token, consumer secret, bot secret token
+    verify_token: str = ""  # Meta's and WeChat's handshake token
+    access_token: str = ""  # sends replies: page or bot or channel access token
+    account_id: str = ""  # the platform's id of our account: page, phone number, bot user, Twilio account SID
+    aes_key: str = ""  # WeChat's EncodingAESKey (safe mode)
+    base_url: str = ""  # the platform API's base URL (a fake platform's in tests); "" for the platform's own
+    callback_url: str = ""  # the generic API channel's reply URL
+    sender_address: str = ""  # our own address where the platform needs one to send: Twilio's From number
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One HTTP request from a platform, exactly as received."""
+
+    method: str
+    url: str  # the full URL the platform called (Twilio signs it)
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+
+    def header(self, name: str) -> str:
+        """The value of header `name` (any case), or ""."""
+        lowered = name.lower()
+        return next((value for key, value in self.headers.items() if key.lower() == lowered), "")
+
+
+@dataclass(frozen=True)
+class HandshakeAnswer:
+    """What to answer a platform's verification request: 200 with this body."""
+
+    body: str
+    content_type: str = "text/plain"
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file a contact sent: where to fetch it (a URL, or a platform media id to look up) and what it is."""
+
+    kind: str  # image, video, audio, file, location, sticker
+    url: str = ""
+    media_id: str = ""
+    mime_type: str = ""
+    name: str = ""
 
 
 @dataclass(frozen=True)
@@ -17,6 +83,54 @@ class InboundMessage:
     sender_name: str
     text: str
     sent_at: datetime
+    attachments: tuple[Attachment, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class MessageEdit:
+    """A contact changed the text of a message they had sent."""
+
+    external_id: str
+    sender_id: str
+    text: str
+    edited_at: datetime
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """What became of a message we sent: sent, delivered, read or failed.
+
+    Platforms that report a watermark (Messenger: "every message up to this instant") give `watermark` and
+    the contact as `recipient_id`, with no message id.
+    """
+
+    status: str  # sent, delivered, read, failed
+    at: datetime
+    external_id: str = ""
+    recipient_id: str = ""
+    watermark: datetime | None = None
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class Echo:
+    """A message our own account sent, as the platform repeats it (from the helpdesk or the platform's app)."""
+
+    external_id: str
+    recipient_id: str
+    text: str
+    sent_at: datetime
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An event the helpdesk does not act on (a reaction, a follow, a postback): stored, answered 200."""
+
+    kind: str
+    detail: str = ""
+
+
+Event = InboundMessage | MessageEdit | StatusUpdate | Echo | Ignored
 
 
 @dataclass(frozen=True)
@@ -59,6 +173,12 @@ class ConnectorNotFound(ConnectorError):
     http_status = 501
 
 
+class HandshakeFailed(ConnectorError):
+    """A verification request that does not check out (wrong token or signature), or none expected here."""
+
+    http_status = 403
+
+
 class SendFailed(Exception):
     """A reply that did not go out. `retryable` says whether trying again later may succeed."""
 
@@ -75,18 +195,25 @@ def hmac_sha256_hex(secret: str, body: bytes) -> str:
 
 def post_json(url: str, body: bytes, *, headers: dict[str, str], timeout: float) -> bytes:
     """POST the JSON `body`; the response body, or SendFailed saying whether a retry may help."""
+    return http_post(url, body, headers={"Content-Type": "application/json", **headers}, timeout=timeout)
+
+
+def http_post(url: str, body: bytes, *, headers: dict[str, str], timeout: float) -> bytes:
+    """POST `body` with `headers` (its Content-Type among them); the response body (at most 1 MiB), or
+    SendFailed saying whether a retry may help: 5xx, 408, 429 and network errors may; other 4xx never."""
     if not url.startswith(("http://", "https://")):
-        raise SendFailed(f"the callback URL must be http:// or https://, not {url!r}", retryable=False)
-    request = urllib.request.Request(  # noqa: S310 - scheme checked above
-        url, data=body, method="POST", headers={"Content-Type": "application/json", **headers}
-    )
+        raise SendFailed(f"the URL must be http:// or https://, not {url!r}", retryable=False)
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - scheme checked
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             return bytes(response.read(1024 * 1024))
     except urllib.error.HTTPError as exc:
         # 4xx other than 408/429 means the request itself is wrong: sending it again will not help.
         retryable = exc.code >= 500 or exc.code in (408, 429)
-        raise SendFailed(f"the callback answered HTTP {exc.code}", retryable=retryable) from exc
+        detail = exc.read(2000).decode("utf-8", "replace").strip()
+        raise SendFailed(
+            f"the platform answered HTTP {exc.code}" + (f": {detail}" if detail else ""), retryable=retryable
+        ) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise SendFailed(f"the callback could not be reached: {reason}", retryable=True) from exc
+        raise SendFailed(f"the platform could not be reached: {reason}", retryable=True) from exc

@@ -3,6 +3,7 @@
 from django.core.validators import URLValidator
 from django.db import models
 
+from tickets.connectors.base import Credentials
 from tickets.models.teams import Team
 
 
@@ -25,12 +26,46 @@ class ChannelAccount(models.Model):
     kind = models.CharField(max_length=20, choices=ChannelKind.choices, default=ChannelKind.API)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="channel_accounts")
     secret = models.CharField(
-        max_length=255, help_text="Shared secret: signs inbound deliveries and outbound replies (HMAC-SHA256)."
+        max_length=255,
+        help_text=(
+            "Verifies deliveries: the app secret (Messenger, Instagram, WhatsApp), the secret token given to "
+            "setWebhook (Telegram), the consumer secret (X), the channel secret (LINE), the auth token (Twilio), "
+            "the token (WeChat), or the shared secret that signs both ways (generic API)."
+        ),
     )
     callback_url = models.URLField(
         blank=True,
         validators=[URLValidator(schemes=["http", "https"])],
-        help_text="Where agents' replies are POSTed, signed with the secret. Empty: replies are not sent.",
+        help_text="Generic API only: where agents' replies are POSTed, signed with the secret. Empty: not sent.",
+    )
+    verify_token = models.CharField(
+        max_length=255, blank=True, help_text="Meta's webhook verify token (the hub.verify_token you chose)."
+    )
+    access_token = models.CharField(
+        max_length=1000,
+        blank=True,
+        help_text="Sends replies: the page, bot or channel access token (Twilio: the auth token again).",
+    )
+    platform_account_id = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text=(
+            "The platform's id of this account: the page id (Messenger, Instagram), the phone number id "
+            "(WhatsApp), the bot's user id (X), the account SID (Twilio), the AppID (WeChat)."
+        ),
+    )
+    platform_address = models.CharField(
+        max_length=255,
+        blank=True,
+        help_text="Twilio: the number replies come from (+14155550100, or whatsapp:+14155550100).",
+    )
+    encoding_aes_key = models.CharField(
+        max_length=64, blank=True, help_text="WeChat safe mode: the 43-character EncodingAESKey."
+    )
+    api_base_url = models.URLField(
+        blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        help_text="The platform API's base URL; empty for the platform's own (a test points it at a fake).",
     )
     enabled = models.BooleanField(default=True, help_text="A disabled account answers 403 to deliveries.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -44,6 +79,25 @@ class ChannelAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
 
+    def reply_blocker(self) -> str:
+        """Why replies on this account cannot be sent, or "" when they can."""
+        if self.kind == ChannelKind.API:
+            return "" if self.callback_url else "the channel account has no callback URL"
+        return "" if self.access_token else "the channel account has no access token"
+
+    def credentials(self) -> Credentials:
+        """What this account's connector is given."""
+        return Credentials(
+            secret=self.secret,
+            verify_token=self.verify_token,
+            access_token=self.access_token,
+            account_id=self.platform_account_id,
+            aes_key=self.encoding_aes_key,
+            base_url=self.api_base_url,
+            callback_url=self.callback_url,
+            sender_address=self.platform_address,
+        )
+
 
 class DeliveryState(models.TextChoices):
     RECEIVED = "received", "Received"
@@ -51,6 +105,7 @@ class DeliveryState(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
+    IGNORED = "ignored", "Ignored (nothing the helpdesk acts on)"
 
 
 class InboundDelivery(models.Model):
@@ -58,8 +113,14 @@ class InboundDelivery(models.Model):
 
     channel_account = models.ForeignKey(ChannelAccount, on_delete=models.PROTECT, related_name="deliveries")
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    method = models.CharField(max_length=10, default="POST")
+    url = models.TextField(blank=True, help_text="The full URL the platform called (Twilio signs it).")
+    query = models.JSONField(default=dict, blank=True)
     body = models.BinaryField()
     headers = models.JSONField(default=dict)
+    summary = models.JSONField(
+        default=dict, blank=True, help_text="What the delivery held: events by type, and the kinds ignored."
+    )
     state = models.CharField(max_length=20, choices=DeliveryState.choices, default=DeliveryState.RECEIVED)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)

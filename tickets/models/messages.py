@@ -44,6 +44,9 @@ class Message(models.Model):
     )
     sent_at = models.DateTimeField(help_text="When the platform says it was sent, or when the agent wrote it.")
     created_at = models.DateTimeField(auto_now_add=True)
+    attachments = models.JSONField(
+        default=list, blank=True, help_text="Files the contact sent, as the platform described them."
+    )
     delivery_status = models.CharField(max_length=10, choices=DeliveryStatus.choices)
     delivery_error = models.TextField(blank=True)
     send_attempts = models.PositiveIntegerField(default=0)

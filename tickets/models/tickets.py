@@ -94,6 +94,7 @@ class EventKind(models.TextChoices):
     MESSAGE_IN = "message_in", "Message received"
     MESSAGE_OUT = "message_out", "Reply written"
     MESSAGE_STATUS = "message_status", "Delivery status changed"
+    MESSAGE_EDITED = "message_edited", "Message edited by the contact"
     STATUS = "status", "Status changed"
     ASSIGNED = "assigned", "Assigned"
     PRIORITY = "priority", "Priority changed"

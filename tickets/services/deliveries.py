@@ -3,14 +3,30 @@
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from tickets.connectors import connector_for
-from tickets.connectors.base import ConnectorError, PayloadInvalid
+from tickets.connectors.base import (
+    ConnectorError,
+    Delivery,
+    Echo,
+    Event,
+    InboundMessage,
+    MessageEdit,
+    PayloadInvalid,
+    StatusUpdate,
+)
 from tickets.models import ChannelAccount, DeliveryState, InboundDelivery, Message
-from tickets.services.messages import DuplicateMessage, message_receive
+from tickets.services.messages import (
+    DuplicateMessage,
+    message_echo_receive,
+    message_edit_receive,
+    message_receive,
+    message_status_receive,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,29 +40,35 @@ class AccountDisabled(ConnectorError):
 
 @dataclass
 class DeliveryOutcome:
-    """What became of a delivery: its state, and the messages it stored."""
+    """What became of a delivery: its state, the messages it stored, and what it held, by event type."""
 
     delivery: InboundDelivery
     messages: list[Message] = field(default_factory=list)
     duplicates: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
         return self.delivery.state
 
 
-def delivery_store(*, account: ChannelAccount, body: bytes, headers: dict[str, str]) -> InboundDelivery:
+def delivery_store(*, account: ChannelAccount, request: Delivery) -> InboundDelivery:
     """Commit the delivery exactly as it arrived, before anything else looks at it."""
-    kept = {name: value for name, value in headers.items() if name.lower() not in _UNSTORED_HEADERS}
+    kept = {name: value for name, value in request.headers.items() if name.lower() not in _UNSTORED_HEADERS}
     with transaction.atomic():
-        return InboundDelivery.objects.create(channel_account=account, body=body, headers=kept)
+        return InboundDelivery.objects.create(
+            channel_account=account,
+            method=request.method,
+            url=request.url,
+            query=dict(request.query),
+            body=request.body,
+            headers=kept,
+        )
 
 
-def delivery_receive(
-    *, account: ChannelAccount, body: bytes, headers: dict[str, str], now: datetime | None = None
-) -> DeliveryOutcome:
+def delivery_receive(*, account: ChannelAccount, request: Delivery, now: datetime | None = None) -> DeliveryOutcome:
     """Store a delivery, then process it. ConnectorError (with its HTTP status) if it is refused."""
-    delivery = delivery_store(account=account, body=body, headers=headers)
+    delivery = delivery_store(account=account, request=request)
     return delivery_process(delivery=delivery, now=now)
 
 
@@ -55,17 +77,25 @@ def delivery_process(*, delivery: InboundDelivery, now: datetime | None = None) 
 
     A refused delivery (disabled account, bad signature, malformed body) is marked rejected and raises
     ConnectorError. A failure while applying it is marked failed with the reason and never raised, so the
-    platform gets an answer and a team lead can re-run it once the cause is fixed.
+    platform gets an answer and a team lead can re-run it once the cause is fixed. A delivery of events the
+    helpdesk does not act on (reactions, follows) is marked ignored, with their kinds in its summary.
     """
     now = now or timezone.now()
     account = delivery.channel_account
-    body = bytes(delivery.body)
+    request = Delivery(
+        method=delivery.method,
+        url=delivery.url,
+        query=delivery.query,
+        headers=delivery.headers,
+        body=bytes(delivery.body),
+    )
+    credentials = account.credentials()
     try:
         if not account.enabled:
             raise AccountDisabled(f"channel account {account.pk} is disabled")
         connector = connector_for(account.kind)
-        connector.verify(secret=account.secret, body=body, headers=delivery.headers)
-        inbound = connector.parse(body=body, headers=delivery.headers)
+        connector.verify(credentials=credentials, delivery=request)
+        events = connector.parse(credentials=credentials, delivery=request)
     except ConnectorError as exc:
         _finish(delivery, DeliveryState.REJECTED, error=exc.message, now=now)
         raise
@@ -78,24 +108,52 @@ def delivery_process(*, delivery: InboundDelivery, now: datetime | None = None) 
     outcome = DeliveryOutcome(delivery=delivery)
     try:
         with transaction.atomic():
-            for item in inbound:
-                try:
-                    with transaction.atomic():
-                        outcome.messages.append(message_receive(account=account, inbound=item, now=now))
-                except DuplicateMessage:
-                    outcome.duplicates += 1
-            state = DeliveryState.DUPLICATE if inbound and not outcome.messages else DeliveryState.PROCESSED
-            _finish(delivery, state, error="", now=now)
+            applied = sum(_apply(account, event, outcome, now=now) for event in events)
+            if applied:
+                state = DeliveryState.PROCESSED
+            elif outcome.duplicates:
+                state = DeliveryState.DUPLICATE
+            else:
+                state = DeliveryState.IGNORED
+            _finish(delivery, state, error="", now=now, summary=outcome.summary)
     except Exception as exc:
         logger.exception("delivery %s failed", delivery.pk)
         outcome.messages.clear()
-        _finish(delivery, DeliveryState.FAILED, error=f"{type(exc).__name__}: {exc}", now=now)
+        _finish(delivery, DeliveryState.FAILED, error=f"{type(exc).__name__}: {exc}", now=now, summary=outcome.summary)
     return outcome
 
 
-def _finish(delivery: InboundDelivery, state: DeliveryState, *, error: str, now: datetime) -> None:
+def _apply(account: ChannelAccount, event: Event, outcome: DeliveryOutcome, *, now: datetime) -> bool:
+    """Apply one event in a savepoint of its own; whether it changed anything. Counted in the summary."""
+    counts = outcome.summary.setdefault("events", {})
+    name = type(event).__name__
+    counts[name] = counts.get(name, 0) + 1
+    with transaction.atomic():
+        if isinstance(event, InboundMessage):
+            try:
+                with transaction.atomic():
+                    outcome.messages.append(message_receive(account=account, inbound=event, now=now))
+                return True
+            except DuplicateMessage:
+                outcome.duplicates += 1
+                return False
+        if isinstance(event, MessageEdit):
+            return message_edit_receive(account=account, edit=event, now=now) is not None
+        if isinstance(event, StatusUpdate):
+            return bool(message_status_receive(account=account, update=event, now=now))
+        if isinstance(event, Echo):
+            return message_echo_receive(account=account, echo=event, now=now) is not None
+        ignored = outcome.summary.setdefault("ignored", [])
+        ignored.append(f"{event.kind}: {event.detail}" if event.detail else event.kind)
+        return False
+
+
+def _finish(
+    delivery: InboundDelivery, state: DeliveryState, *, error: str, now: datetime, summary: dict[str, Any] | None = None
+) -> None:
     delivery.state = state
     delivery.error = error
     delivery.attempts += 1
     delivery.processed_at = now
-    delivery.save(update_fields=["state", "error", "attempts", "processed_at"])
+    delivery.summary = summary or {}
+    delivery.save(update_fields=["state", "error", "attempts", "processed_at", "summary"])

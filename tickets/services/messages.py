@@ -1,6 +1,7 @@
 """Messages: receiving a contact's message onto a ticket, writing a reply, and delivering it."""
 
 import logging
+from dataclasses import asdict
 from datetime import datetime
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.connectors import connector_for
-from tickets.connectors.base import InboundMessage, OutboundReply, SendFailed
+from tickets.connectors.base import Echo, InboundMessage, MessageEdit, OutboundReply, SendFailed, StatusUpdate
 from tickets.models import (
     ChannelAccount,
     DeliveryStatus,
@@ -19,7 +20,7 @@ from tickets.models import (
     Ticket,
 )
 from tickets.services.audit import ticket_event_record
-from tickets.services.tickets import ticket_for_inbound
+from tickets.services.tickets import active_ticket, ticket_for_inbound
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +38,10 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
     wrote must be rolled back with it.
     """
     # No "already stored?" query up front: redeliveries are rare, and the unique constraint catches them.
+    attachments = [asdict(attachment) for attachment in inbound.attachments]
+    subject = inbound.text or _attachments_label(attachments)
     ticket, _created = ticket_for_inbound(
-        account=account, sender_id=inbound.sender_id, sender_name=inbound.sender_name, subject=inbound.text, now=now
+        account=account, sender_id=inbound.sender_id, sender_name=inbound.sender_name, subject=subject, now=now
     )
     try:
         with transaction.atomic():
@@ -47,6 +50,7 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
                 channel_account=account,
                 direction=Direction.IN,
                 text=inbound.text,
+                attachments=attachments,
                 external_id=inbound.external_id,
                 sent_at=inbound.sent_at,
                 delivery_status=DeliveryStatus.RECEIVED,
@@ -61,6 +65,110 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
     return message
 
 
+def _attachments_label(attachments: list[dict[str, str]]) -> str:
+    kinds = sorted({attachment["kind"] for attachment in attachments})
+    return f"({', '.join(kinds)})" if kinds else ""
+
+
+def message_edit_receive(*, account: ChannelAccount, edit: MessageEdit, now: datetime) -> Message | None:
+    """Apply a contact's edit to the message they sent; the earlier text stays in the ticket's events. None when
+    the message is unknown (sent before the account was connected) or the text did not change."""
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .select_related("ticket")
+            .filter(channel_account=account, direction=Direction.IN, external_id=edit.external_id)
+            .first()
+        )
+        if message is None or message.text == edit.text:
+            return None
+        before, message.text = message.text, edit.text
+        message.save(update_fields=["text"])
+        ticket_event_record(
+            ticket=message.ticket,
+            kind=EventKind.MESSAGE_EDITED,
+            now=now,
+            data={**_message_data(message), "before": before, "edited_at": edit.edited_at.isoformat()},
+        )
+        return message
+
+
+# A status only moves forward: a late "delivered" never undoes "read"; failed ends a message not yet delivered.
+_STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.FAILED: 2,
+    DeliveryStatus.DELIVERED: 3,
+    DeliveryStatus.READ: 4,
+}
+
+
+def message_status_receive(*, account: ChannelAccount, update: StatusUpdate, now: datetime) -> list[Message]:
+    """Record what the platform says became of our messages: one by its id, or, for a watermark, every message
+    to that contact sent up to it. The messages whose status moved."""
+    status = DeliveryStatus(update.status)
+    outbound = Message.objects.filter(channel_account=account, direction=Direction.OUT, internal=False)
+    if update.external_id:
+        targets = outbound.filter(external_id=update.external_id)
+    elif update.watermark is not None and update.recipient_id:
+        targets = outbound.filter(
+            ticket__identity__external_id=update.recipient_id,
+            sent_at__lte=update.watermark,
+            delivery_status__in=[s for s, rank in _STATUS_RANK.items() if rank < _STATUS_RANK[status]],
+        )
+    else:
+        return []
+    moved = []
+    for message_id, current in targets.values_list("pk", "delivery_status"):
+        if _STATUS_RANK.get(DeliveryStatus(current), -1) < _STATUS_RANK[status]:
+            _delivery_status_set(message_id=message_id, status=status, error=update.error, now=now)
+            moved.append(message_id)
+    return list(Message.objects.filter(pk__in=moved))
+
+
+def message_echo_receive(*, account: ChannelAccount, echo: Echo, now: datetime) -> Message | None:
+    """Our own account's message as the platform repeats it. A reply the helpdesk sent is known (by its id, or,
+    when the echo overtakes the send's answer, by its text) and nothing is stored; one sent from the platform's
+    own app is put on the contact's ticket as a reply (it answers them: clocks stop). None when nothing was
+    stored."""
+    if Message.objects.filter(channel_account=account, direction=Direction.OUT, external_id=echo.external_id).exists():
+        return None
+    with transaction.atomic():
+        ticket = active_ticket(account, echo.recipient_id)
+        if ticket is None:
+            return None
+        ours = (
+            Message.objects.select_for_update()
+            .filter(
+                ticket=ticket,
+                direction=Direction.OUT,
+                internal=False,
+                external_id__isnull=True,
+                text=echo.text,
+                delivery_status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENT],
+            )
+            .order_by("-id")
+            .first()
+        )
+        if ours is not None:
+            ours.external_id = echo.external_id
+            ours.save(update_fields=["external_id"])
+            return None
+        message = Message.objects.create(
+            ticket=ticket,
+            channel_account=account,
+            direction=Direction.OUT,
+            text=echo.text,
+            external_id=echo.external_id,
+            sent_at=echo.sent_at,
+            delivery_status=DeliveryStatus.SENT,
+        )
+        _touch(ticket, message=message, now=now)
+        data = {**_message_data(message), "from_platform_app": True}
+        ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_OUT, now=now, data=data)
+        return message
+
+
 def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | None = None) -> Message:
     """Store an agent's reply and queue its delivery to the platform once the transaction commits."""
     now = now or timezone.now()
@@ -69,7 +177,8 @@ def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | No
         raise ValueError("a reply needs some text")
     account = ticket.identity.channel_account
     with transaction.atomic():
-        sendable = bool(account.callback_url)
+        blocker = account.reply_blocker()
+        sendable = not blocker
         message = Message.objects.create(
             ticket=ticket,
             channel_account=account,
@@ -78,7 +187,7 @@ def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | No
             text=text,
             sent_at=now,
             delivery_status=DeliveryStatus.QUEUED if sendable else DeliveryStatus.NOT_SENT,
-            delivery_error="" if sendable else "the channel account has no callback URL",
+            delivery_error=blocker,
         )
         _touch(ticket, message=message, now=now)
         ticket_event_record(
@@ -151,7 +260,7 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
     )
     try:
         result = connector_for(account.kind).send_reply(
-            secret=account.secret, url=account.callback_url, reply=reply, timeout=settings.HELPDESK_OUTBOUND_TIMEOUT
+            credentials=account.credentials(), reply=reply, timeout=settings.HELPDESK_OUTBOUND_TIMEOUT
         )
     except SendFailed as exc:
         logger.warning("reply %s not delivered (attempt %s): %s", message.pk, message.send_attempts, exc)
@@ -165,7 +274,12 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
 
 
 def _delivery_status_set(
-    *, message_id: int, status: DeliveryStatus, error: str = "", external_id: str | None = None
+    *,
+    message_id: int,
+    status: DeliveryStatus,
+    error: str = "",
+    external_id: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
@@ -184,7 +298,7 @@ def _delivery_status_set(
         ticket_event_record(
             ticket=message.ticket,
             kind=EventKind.MESSAGE_STATUS,
-            now=timezone.now(),
+            now=now or timezone.now(),
             data={"message_id": message.pk, "status": status, "error": error},
         )
 

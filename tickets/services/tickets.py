@@ -28,7 +28,8 @@ def ticket_number_next() -> int:
     return Counter.objects.values_list("value", flat=True).get(name=_TICKET_COUNTER)
 
 
-def _active_ticket(account: ChannelAccount, sender_id: str) -> Ticket | None:
+def active_ticket(account: ChannelAccount, sender_id: str) -> Ticket | None:
+    """The sender's open, pending or solved ticket on `account`, locked (call it in a transaction)."""
     # One query finds the sender's identity and active ticket together; only the ticket row is locked.
     return (
         Ticket.objects.select_for_update(of=("self",))
@@ -42,7 +43,7 @@ def ticket_for_inbound(
     *, account: ChannelAccount, sender_id: str, sender_name: str, subject: str, now: datetime
 ) -> tuple[Ticket, bool]:
     """The sender's open, pending or solved ticket (pending or solved reopen), or a new one: (ticket, created)."""
-    ticket = _active_ticket(account, sender_id)
+    ticket = active_ticket(account, sender_id)
     if ticket is None:
         identity = identity_for_sender(account=account, sender_id=sender_id, sender_name=sender_name)
         try:
@@ -58,7 +59,7 @@ def ticket_for_inbound(
                 )
         except IntegrityError:
             # A concurrent message from the same identity opened a ticket first: join it.
-            ticket = _active_ticket(account, sender_id)
+            ticket = active_ticket(account, sender_id)
             if ticket is None:
                 raise
         else:

@@ -1,10 +1,11 @@
 """Webhook endpoints: platforms deliver messages here. Every answer is JSON; none is ever a 500."""
 
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tickets.connectors.base import ConnectorError
+from tickets.connectors import connector_for
+from tickets.connectors.base import ConnectorError, Delivery
 from tickets.models import ChannelAccount, ChannelKind
 from tickets.services.deliveries import DeliveryOutcome, delivery_receive
 
@@ -40,19 +41,49 @@ def _outcome_json(outcome: DeliveryOutcome) -> JsonResponse:
 
 
 @csrf_exempt
-def api_webhook(request: HttpRequest, account_id: int) -> JsonResponse:
-    """POST /webhooks/api/<account id>/: a signed JSON message from the generic API channel."""
-    if request.method != "POST":
-        return json_error(405, f"{request.method} is not allowed here; POST a signed JSON message", Allow="POST")
-    account = ChannelAccount.objects.filter(pk=account_id, kind=ChannelKind.API).first()
+def platform_webhook(request: HttpRequest, kind: str, account_id: int) -> HttpResponse:
+    """/webhooks/<kind>/<account id>/: a platform's verification request (GET) or delivery (POST).
+
+    The delivery is stored as it came before anything reads it; the answer is what the platform expects:
+    its handshake's body, its acknowledgement, or a JSON error with the 4xx it understands.
+    """
+    if request.method not in ("GET", "POST"):
+        allowed = "GET to verify, POST a delivery"
+        return json_error(405, f"{request.method} is not allowed here: {allowed}", Allow="GET, POST")
+    if kind not in ChannelKind.values:
+        return json_error(404, f"there is no channel kind {kind!r}; the kinds are {', '.join(ChannelKind.values)}")
+    account = ChannelAccount.objects.filter(pk=account_id, kind=kind).first()
     if account is None:
-        return json_error(404, f"there is no API channel account {account_id}")
+        return json_error(404, f"there is no {ChannelKind(kind).label} channel account {account_id}")
     limit = settings.HELPDESK_WEBHOOK_MAX_BYTES
     body = _read_body(request, limit)
     if body is None:
         return json_error(413, f"the body is larger than {limit} bytes")
+    delivery = Delivery(
+        method=request.method,
+        url=_called_url(request),
+        query={key: request.GET.get(key, "") for key in request.GET},
+        headers=dict(request.headers),
+        body=body,
+    )
     try:
-        outcome = delivery_receive(account=account, body=body, headers=dict(request.headers))
+        connector = connector_for(account.kind)
+        if request.method == "GET":
+            if not account.enabled:
+                return json_error(403, f"channel account {account.pk} is disabled")
+            answer = connector.handshake(credentials=account.credentials(), delivery=delivery)
+            return HttpResponse(answer.body, content_type=answer.content_type)
+        outcome = delivery_receive(account=account, request=delivery)
     except ConnectorError as exc:
         return json_error(exc.http_status, exc.message)
+    expected = getattr(connector, "ANSWER", None)
+    if expected is not None and not outcome.delivery.error:
+        body_text, content_type = expected
+        return HttpResponse(body_text, content_type=content_type)
     return _outcome_json(outcome)
+
+
+def _called_url(request: HttpRequest) -> str:
+    """The URL the platform called, as it signed it: HELPDESK_BASE_URL (the public address, ahead of any proxy)
+    with the path and query string received."""
+    return settings.HELPDESK_BASE_URL.rstrip("/") + request.get_full_path()

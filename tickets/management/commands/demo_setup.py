@@ -24,6 +24,7 @@ from policies.models import (
 from policies.selectors import MANAGE_PERMISSION, escalation_tickets_to_recompute
 from policies.services.sla import sla_recompute
 from tickets.connectors import api
+from tickets.connectors.base import Delivery
 from tickets.models import ChannelAccount, ChannelKind, Priority, Tag, Team
 from tickets.services.deliveries import delivery_receive
 
@@ -146,7 +147,9 @@ class Command(BaseCommand):
                     "sent_at": (now - timedelta(minutes=30 - index)).isoformat(),
                 }
             ).encode()
-            delivery_receive(account=account, body=body, headers={api.SIGNATURE_HEADER: api.sign(account.secret, body)})
+            headers = {api.SIGNATURE_HEADER: api.sign(account.secret, body)}
+            request = Delivery(method="POST", url="", query={}, headers=headers, body=body)
+            delivery_receive(account=account, request=request)
 
     def _load_policies(self, teams: dict[str, Team]) -> None:
         """Sales answers in office hours (London, Mon-Fri 09-17); everything else counts every hour."""
