@@ -2,9 +2,11 @@
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from guardian.admin import GuardedModelAdmin
 
 from tickets.connectors.base import ConnectorError
@@ -53,10 +55,36 @@ class TeamScopedFormMixin:
 
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(TeamScopedFormMixin, admin.ModelAdmin):
-    list_display = ["name", "kind", "team", "enabled", "callback_url", "created_at"]
+    list_display = ["name", "kind", "team", "enabled", "webhook_url", "created_at"]
     list_filter = ["kind", "enabled", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["team"]
     search_fields = ["name"]
+    readonly_fields = ["webhook_url"]
+    fieldsets = [
+        (None, {"fields": ["name", "kind", "team", "enabled", "webhook_url"]}),
+        (
+            "Credentials",
+            {
+                "fields": [
+                    "secret",
+                    "verify_token",
+                    "access_token",
+                    "platform_account_id",
+                    "platform_address",
+                    "encoding_aes_key",
+                ],
+                "description": "Each field says which platforms use it; leave the others empty.",
+            },
+        ),
+        ("Where replies go", {"fields": ["api_base_url", "callback_url"]}),
+    ]
+
+    @admin.display(description="Webhook URL (paste it into the platform)")
+    def webhook_url(self, obj: ChannelAccount) -> str:
+        if obj.pk is None:
+            return "shown once the account is saved"
+        path = reverse("webhook", kwargs={"kind": obj.kind, "account_id": obj.pk})
+        return settings.HELPDESK_BASE_URL.rstrip("/") + path
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChannelAccount]:
         return super().get_queryset(request).filter(team_id__in=visible_team_ids(request.user))
@@ -109,16 +137,20 @@ class ContactIdentityAdmin(admin.ModelAdmin):
 
 @admin.register(InboundDelivery)
 class InboundDeliveryAdmin(admin.ModelAdmin):
-    list_display = ["id", "channel_account", "state", "received_at", "attempts", "error"]
+    list_display = ["id", "channel_account", "state", "held", "received_at", "attempts", "error"]
     list_filter = ["state", "channel_account__kind", "received_at"]
     list_select_related = ["channel_account"]
     search_fields = ["error"]
     readonly_fields = [
         "channel_account",
         "received_at",
+        "method",
+        "url",
+        "query",
         "body_text",
         "headers",
         "state",
+        "held",
         "error",
         "attempts",
         "processed_at",
@@ -132,6 +164,15 @@ class InboundDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # deliveries come from platforms, never from a form
+
+    @admin.display(description="Held")
+    def held(self, obj: InboundDelivery) -> str:
+        """What the delivery held, by event type, and what was ignored (a reaction, a follow)."""
+        summary = obj.summary or {}
+        parts = [f"{count} {name}" for name, count in sorted(summary.get("events", {}).items())]
+        if summary.get("ignored"):
+            parts.append("ignored: " + "; ".join(summary["ignored"]))
+        return ", ".join(parts)
 
     @admin.display(description="Body")
     def body_text(self, obj: InboundDelivery) -> str:
