@@ -6,10 +6,20 @@ normalized inbound messages, and sends a reply. `connector_for(kind)` returns th
 
 from types import ModuleType
 
-from tickets.connectors import api
+from tickets.connectors import api, instagram, line, messenger, telegram, twilio, wechat, whatsapp, x
 from tickets.connectors.base import ConnectorNotFound
 
-_BY_KIND: dict[str, ModuleType] = {"api": api}
+_BY_KIND: dict[str, ModuleType] = {
+    "api": api,
+    "messenger": messenger,
+    "instagram": instagram,
+    "whatsapp": whatsapp,
+    "telegram": telegram,
+    "x": x,
+    "line": line,
+    "sms": twilio,
+    "wechat": wechat,
+}
 
 
 def connector_for(kind: str) -> ModuleType:

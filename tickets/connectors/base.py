@@ -30,7 +30,7 @@ class Credentials:
     """What a connector knows of a channel account: its secrets and where the platform's API is."""
 
     secret: str  # verifies deliveries: app secret, channel secret, auth token, consumer secret, bot secret token
-    verify_token: str = ""  # Meta's and WeChat's handshake token
+    verify_token: str = ""  # Meta's handshake token (WeChat's token is the secret: it signs both ways)
     access_token: str = ""  # sends replies: page or bot or channel access token
     account_id: str = ""  # the platform's id of our account: page, phone number, bot user, Twilio account SID
     aes_key: str = ""  # WeChat's EncodingAESKey (safe mode)

@@ -1,0 +1,419 @@
+"""Every platform the whole way: its handshake, a signed delivery becoming a ticket, a redelivery stored once,
+an agent's reply reaching the (fake) platform's send API, its status callback, and what the helpdesk ignores.
+
+The deliveries are built here from each platform's documented shape and signed here with the platform's
+scheme (not with the connectors' own code); the platform's API is a real HTTP server on 127.0.0.1. In the
+embedded pass replies go out eagerly, in the production pass through a real Celery worker.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from tests.factories import ChannelAccountFactory
+from tests.fake_platform import FakePlatform
+from tickets.models import ChannelAccount, DeliveryState, DeliveryStatus, EventKind, InboundDelivery, Message, Ticket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+SECRET = "platform-secret"
+TOKEN = "access-token-1"
+NOW = int(time.time())
+
+
+@dataclass
+class Posted:
+    """A delivery as the platform would POST it: body, content type, headers and query string."""
+
+    body: bytes
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    query: str = ""
+
+
+@dataclass
+class Platform:
+    """How one platform talks: its account fields, deliveries, send API and answers."""
+
+    kind: str
+    account: dict[str, str]
+    text: Callable[[str, str], dict[str, Any] | str]  # (message id, text) -> delivery
+    sign: Callable[[ChannelAccount, str, Posted], Posted]  # (account, path, unsigned) -> signed
+    send_path: str
+    send_answer: dict[str, Any]
+    sent_id: str
+    contact: str
+    status: Callable[[str], dict[str, Any] | str] | None = None  # (our message's platform id) -> delivery
+    unknown: dict[str, Any] | str | None = None
+    form: bool = False
+
+
+def _json(data: dict[str, Any] | str) -> Posted:
+    if isinstance(data, str):
+        return Posted(body=data.encode(), content_type="text/xml")
+    return Posted(body=json.dumps(data).encode())
+
+
+def _form(data: dict[str, Any] | str) -> Posted:
+    assert isinstance(data, dict)
+    return Posted(body=urllib.parse.urlencode(data).encode(), content_type="application/x-www-form-urlencoded")
+
+
+def hub_signed(account: ChannelAccount, path: str, posted: Posted) -> Posted:
+    digest = hmac.new(account.secret.encode(), posted.body, hashlib.sha256).hexdigest()
+    return Posted(posted.body, posted.content_type, {"X-Hub-Signature-256": f"sha256={digest}"})
+
+
+def telegram_signed(account: ChannelAccount, path: str, posted: Posted) -> Posted:
+    return Posted(posted.body, posted.content_type, {"X-Telegram-Bot-Api-Secret-Token": account.secret})
+
+
+def line_signed(account: ChannelAccount, path: str, posted: Posted) -> Posted:
+    digest = base64.b64encode(hmac.new(account.secret.encode(), posted.body, hashlib.sha256).digest()).decode()
+    return Posted(posted.body, posted.content_type, {"x-line-signature": digest})
+
+
+def x_signed(account: ChannelAccount, path: str, posted: Posted) -> Posted:
+    digest = base64.b64encode(hmac.new(account.secret.encode(), posted.body, hashlib.sha256).digest()).decode()
+    return Posted(posted.body, posted.content_type, {"x-twitter-webhooks-signature": f"sha256={digest}"})
+
+
+def twilio_signed(account: ChannelAccount, path: str, posted: Posted) -> Posted:
+    # Twilio signs the URL it called followed by each POST parameter's name and value, sorted by name.
+    params = urllib.parse.parse_qsl(posted.body.decode(), keep_blank_values=True)
+    signed = settings.HELPDESK_BASE_URL.rstrip("/") + path + "".join(k + v for k, v in sorted(params))
+    digest = base64.b64encode(hmac.new(account.secret.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+    return Posted(posted.body, posted.content_type, {"X-Twilio-Signature": digest})
+
+
+def wechat_signed(account: ChannelAccount, path: str, posted: Posted) -> Posted:
+    timestamp, nonce = str(NOW), "n0nce"
+    signature = hashlib.sha1("".join(sorted([account.secret, timestamp, nonce])).encode()).hexdigest()
+    query = urllib.parse.urlencode({"signature": signature, "timestamp": timestamp, "nonce": nonce})
+    return Posted(posted.body, posted.content_type, {}, query)
+
+
+def meta_messaging(kind: str, page: str, event: dict[str, Any]) -> dict[str, Any]:
+    event = {"sender": {"id": "cust-1"}, "recipient": {"id": page}, "timestamp": NOW * 1000, **event}
+    return {"object": kind, "entry": [{"id": page, "time": NOW * 1000, "messaging": [event]}]}
+
+
+def whatsapp(value: dict[str, Any]) -> dict[str, Any]:
+    metadata = {"display_phone_number": "15550001111", "phone_number_id": "pn-1"}
+    change = {"field": "messages", "value": {"messaging_product": "whatsapp", "metadata": metadata, **value}}
+    return {"object": "whatsapp_business_account", "entry": [{"id": "waba-1", "changes": [change]}]}
+
+
+def wechat_xml(fields: dict[str, str]) -> str:
+    head = {"ToUserName": "gh_brand", "FromUserName": "o-cust"}
+    inner = "".join(f"<{name}><![CDATA[{value}]]></{name}>" for name, value in {**head, **fields}.items())
+    return f"<xml>{inner}<CreateTime>{NOW}</CreateTime></xml>"
+
+
+PLATFORMS = [
+    Platform(
+        kind="messenger",
+        account={"verify_token": "vt", "platform_account_id": "page-1"},
+        text=lambda mid, text: meta_messaging("page", "page-1", {"message": {"mid": mid, "text": text}}),
+        sign=hub_signed,
+        send_path="/v21.0/me/messages",
+        send_answer={"recipient_id": "cust-1", "message_id": "m_out_1"},
+        sent_id="m_out_1",
+        contact="cust-1",
+        status=lambda mid: meta_messaging(
+            "page", "page-1", {"delivery": {"mids": [mid], "watermark": (NOW + 60) * 1000}}
+        ),
+        unknown=meta_messaging("page", "page-1", {"reaction": {"mid": "m_1", "action": "react", "emoji": "x"}}),
+    ),
+    Platform(
+        kind="instagram",
+        account={"verify_token": "vt", "platform_account_id": "ig-1"},
+        text=lambda mid, text: meta_messaging("instagram", "ig-1", {"message": {"mid": mid, "text": text}}),
+        sign=hub_signed,
+        send_path="/v21.0/me/messages",
+        send_answer={"recipient_id": "cust-1", "message_id": "ig_out_1"},
+        sent_id="ig_out_1",
+        contact="cust-1",
+        unknown=meta_messaging("instagram", "ig-1", {"reaction": {"mid": "m_1", "action": "react"}}),
+    ),
+    Platform(
+        kind="whatsapp",
+        account={"verify_token": "vt", "platform_account_id": "pn-1"},
+        text=lambda mid, text: whatsapp(
+            {
+                "contacts": [{"profile": {"name": "Ann"}, "wa_id": "4915112345678"}],
+                "messages": [
+                    {"from": "4915112345678", "id": mid, "timestamp": str(NOW), "type": "text", "text": {"body": text}}
+                ],
+            }
+        ),
+        sign=hub_signed,
+        send_path="/v21.0/pn-1/messages",
+        send_answer={"messaging_product": "whatsapp", "messages": [{"id": "wamid.out1"}]},
+        sent_id="wamid.out1",
+        contact="4915112345678",
+        status=lambda mid: whatsapp(
+            {"statuses": [{"id": mid, "status": "read", "timestamp": str(NOW + 60), "recipient_id": "4915112345678"}]}
+        ),
+        unknown=whatsapp(
+            {"messages": [{"from": "4915112345678", "id": "wamid.r", "timestamp": str(NOW), "type": "reaction"}]}
+        ),
+    ),
+    Platform(
+        kind="telegram",
+        account={},
+        text=lambda mid, text: {
+            "update_id": int(mid),
+            "message": {
+                "message_id": int(mid),
+                "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
+                "chat": {"id": 42, "type": "private", "first_name": "Ann"},
+                "date": NOW,
+                "text": text,
+            },
+        },
+        sign=telegram_signed,
+        send_path=f"/bot{TOKEN}/sendMessage",
+        send_answer={"ok": True, "result": {"message_id": 77, "chat": {"id": 42}, "date": NOW, "text": "x"}},
+        sent_id="42:77",
+        contact="42",
+        unknown={"update_id": 9, "my_chat_member": {"chat": {"id": 42, "type": "private"}}},
+    ),
+    Platform(
+        kind="line",
+        account={},
+        text=lambda mid, text: {
+            "destination": "U-bot",
+            "events": [
+                {
+                    "type": "message",
+                    "message": {"type": "text", "id": mid, "text": text},
+                    "timestamp": NOW * 1000,
+                    "source": {"type": "user", "userId": "U-cust"},
+                    "replyToken": "reply-token",
+                    "mode": "active",
+                    "webhookEventId": f"evt-{mid}",
+                    "deliveryContext": {"isRedelivery": False},
+                }
+            ],
+        },
+        sign=line_signed,
+        send_path="/v2/bot/message/push",
+        send_answer={"sentMessages": [{"id": "line-out-1", "quoteToken": "q"}]},
+        sent_id="line-out-1",
+        contact="U-cust",
+        unknown={
+            "destination": "U-bot",
+            "events": [
+                {
+                    "type": "follow",
+                    "timestamp": NOW * 1000,
+                    "source": {"type": "user", "userId": "U-cust"},
+                    "mode": "active",
+                    "webhookEventId": "evt-follow",
+                    "deliveryContext": {"isRedelivery": False},
+                }
+            ],
+        },
+    ),
+    Platform(
+        kind="sms",
+        account={"platform_account_id": "AC123", "platform_address": "+15550001111"},
+        text=lambda mid, text: {
+            "MessageSid": mid,
+            "SmsSid": mid,
+            "AccountSid": "AC123",
+            "From": "+4915112345678",
+            "To": "+15550001111",
+            "Body": text,
+            "NumMedia": "0",
+        },
+        sign=twilio_signed,
+        send_path="/2010-04-01/Accounts/AC123/Messages.json",
+        send_answer={"sid": "SMout1", "status": "queued"},
+        sent_id="SMout1",
+        contact="+4915112345678",
+        status=lambda sid: {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": "AC123"},
+        unknown={"MessageSid": "SMout1", "MessageStatus": "sending", "AccountSid": "AC123"},
+        form=True,
+    ),
+    Platform(
+        kind="x",
+        account={"platform_account_id": "bot-1"},
+        text=lambda mid, text: {
+            "for_user_id": "bot-1",
+            "direct_message_events": [
+                {
+                    "type": "message_create",
+                    "id": mid,
+                    "created_timestamp": str(NOW * 1000),
+                    "message_create": {
+                        "target": {"recipient_id": "bot-1"},
+                        "sender_id": "cust-x",
+                        "message_data": {"text": text, "entities": {}},
+                    },
+                }
+            ],
+            "users": {"cust-x": {"id": "cust-x", "name": "Ann", "screen_name": "ann"}},
+        },
+        sign=x_signed,
+        send_path="/2/dm_conversations/with/cust-x/messages",
+        send_answer={"data": {"dm_conversation_id": "c-1", "dm_event_id": "dm-out-1"}},
+        sent_id="dm-out-1",
+        contact="cust-x",
+        unknown={"for_user_id": "bot-1", "favorite_events": [{"id": "f1"}]},
+    ),
+    Platform(
+        kind="wechat",
+        account={},
+        text=lambda mid, text: wechat_xml({"MsgType": "text", "Content": text}).replace(
+            "</xml>", f"<MsgId>{mid}</MsgId></xml>"
+        ),
+        sign=wechat_signed,
+        send_path="/cgi-bin/message/custom/send",
+        send_answer={"errcode": 0, "errmsg": "ok", "msgid": 555},
+        sent_id="555",
+        contact="o-cust",
+        unknown=wechat_xml({"MsgType": "event", "Event": "subscribe"}),
+    ),
+]
+IDS = [platform.kind for platform in PLATFORMS]
+MESSAGE_IDS = {"telegram": "5", "line": "100001", "sms": "SMin1", "wechat": "1234567"}
+
+
+def account_for(platform: Platform, team: Any, platform_api: FakePlatform) -> ChannelAccount:
+    return ChannelAccountFactory(
+        kind=platform.kind,
+        team=team,
+        secret=SECRET,
+        access_token=TOKEN,
+        api_base_url=platform_api.url,
+        **platform.account,
+    )
+
+
+def post(client: Client, platform: Platform, account: ChannelAccount, data: dict[str, Any] | str) -> Any:
+    path = f"/webhooks/{platform.kind}/{account.pk}/"
+    signed = platform.sign(account, path, (_form if platform.form else _json)(data))
+    url = path + (f"?{signed.query}" if signed.query else "")
+    return client.post(url, data=signed.body, content_type=signed.content_type, headers=signed.headers)
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=IDS)
+def test_a_delivery_becomes_a_ticket_once_and_the_reply_reaches_the_platform(
+    platform: Platform, task_runner: str, platform_api: FakePlatform, team_a: Any, agent_a: Any
+) -> None:
+    account = account_for(platform, team_a, platform_api)
+    client = Client()
+    message_id = MESSAGE_IDS.get(platform.kind, f"{platform.kind}-in-1")
+    first = post(client, platform, account, platform.text(message_id, "My parcel never came"))
+    assert first.status_code == 200, first.content
+    again = post(client, platform, account, platform.text(message_id, "My parcel never came"))
+    assert again.status_code == 200, again.content
+    [ticket] = Ticket.objects.filter(identity__channel_account=account)
+    assert ticket.identity.external_id == platform.contact
+    assert list(ticket.messages.values_list("text", flat=True)) == ["My parcel never came"]
+    states = list(
+        InboundDelivery.objects.filter(channel_account=account).order_by("id").values_list("state", flat=True)
+    )
+    assert states == [DeliveryState.PROCESSED, DeliveryState.DUPLICATE]
+
+    platform_api.answer(platform.send_path, platform.send_answer)
+    agent = Client()
+    agent.force_login(agent_a)
+    response = agent.post(f"/tickets/{ticket.number}/reply/", {"text": "A new one is on its way"})
+    assert response.status_code in (200, 302)
+    reply = Message.objects.get(ticket=ticket, direction="out")
+    reply = wait_for_status(reply, not_in={DeliveryStatus.QUEUED})
+    assert (reply.delivery_status, reply.external_id) == (DeliveryStatus.SENT, platform.sent_id), reply.delivery_error
+    [request] = [r for r in platform_api.requests if r.path == platform.send_path]
+    assert "A new one is on its way" in urllib.parse.unquote_plus(request.body.decode())
+    assert TOKEN in request.headers.get("Authorization", "") + json.dumps(request.query) + request.path or (
+        platform.kind == "sms"  # HTTP Basic: the account SID and the auth token, base64-encoded
+        and request.headers["Authorization"] == "Basic " + base64.b64encode(f"AC123:{TOKEN}".encode()).decode()
+    )
+
+    if platform.status is not None:
+        status = post(client, platform, account, platform.status(platform.sent_id))
+        assert status.status_code == 200, status.content
+        reply.refresh_from_db()
+        assert reply.delivery_status in (DeliveryStatus.DELIVERED, DeliveryStatus.READ)
+        assert ticket.events.filter(kind=EventKind.MESSAGE_STATUS, data__status=reply.delivery_status).exists()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=IDS)
+def test_what_the_helpdesk_does_not_act_on_is_stored_answered_and_marked_ignored(
+    platform: Platform, platform_api: FakePlatform, team_a: Any
+) -> None:
+    account = account_for(platform, team_a, platform_api)
+    assert platform.unknown is not None
+    response = post(Client(), platform, account, platform.unknown)
+    assert response.status_code == 200, response.content
+    delivery = InboundDelivery.objects.get(channel_account=account)
+    assert delivery.state == DeliveryState.IGNORED and delivery.summary["ignored"], delivery.summary
+    assert not Ticket.objects.filter(identity__channel_account=account).exists()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=IDS)
+def test_a_delivery_signed_with_another_secret_is_refused_and_kept(
+    platform: Platform, platform_api: FakePlatform, team_a: Any
+) -> None:
+    account = account_for(platform, team_a, platform_api)
+    impostor = ChannelAccount(kind=platform.kind, secret="not-the-secret")
+    path = f"/webhooks/{platform.kind}/{account.pk}/"
+    data = platform.text(MESSAGE_IDS.get(platform.kind, "m-9"), "Hi")
+    signed = platform.sign(impostor, path, (_form if platform.form else _json)(data))
+    url = path + (f"?{signed.query}" if signed.query else "")
+    response = Client().post(url, data=signed.body, content_type=signed.content_type, headers=signed.headers)
+    assert response.status_code in (401, 403), response.content
+    assert response.json()["error"]
+    assert InboundDelivery.objects.get(channel_account=account).state == DeliveryState.REJECTED
+    assert not Ticket.objects.filter(identity__channel_account=account).exists()
+
+
+def test_the_meta_handshake_echoes_the_challenge_only_for_the_right_token(
+    platform_api: FakePlatform, team_a: Any
+) -> None:
+    account = account_for(PLATFORMS[0], team_a, platform_api)
+    url = f"/webhooks/messenger/{account.pk}/"
+    good = Client().get(url, {"hub.mode": "subscribe", "hub.verify_token": "vt", "hub.challenge": "1158201444"})
+    assert (good.status_code, good.content) == (200, b"1158201444")
+    bad = Client().get(url, {"hub.mode": "subscribe", "hub.verify_token": "nope", "hub.challenge": "1"})
+    assert bad.status_code == 403 and bad.json()["error"]
+
+
+def test_the_x_crc_challenge_is_answered_with_its_signature(platform_api: FakePlatform, team_a: Any) -> None:
+    account = account_for(PLATFORMS[6], team_a, platform_api)
+    response = Client().get(f"/webhooks/x/{account.pk}/", {"crc_token": "challenge-123"})
+    expected = base64.b64encode(hmac.new(SECRET.encode(), b"challenge-123", hashlib.sha256).digest()).decode()
+    assert response.status_code == 200 and response.json() == {"response_token": f"sha256={expected}"}
+
+
+def test_the_wechat_handshake_echoes_echostr_only_when_signed(platform_api: FakePlatform, team_a: Any) -> None:
+    account = account_for(PLATFORMS[7], team_a, platform_api)
+    signed = wechat_signed(account, "", Posted(b""))
+    query = dict(urllib.parse.parse_qsl(signed.query))
+    good = Client().get(f"/webhooks/wechat/{account.pk}/", {**query, "echostr": "hello-wechat"})
+    assert (good.status_code, good.content) == (200, b"hello-wechat")
+    bad = Client().get(f"/webhooks/wechat/{account.pk}/", {**query, "signature": "0" * 40, "echostr": "x"})
+    assert bad.status_code == 403
+
+
+def wait_for_status(message: Message, *, not_in: set[str], timeout: float = 30.0) -> Message:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message.refresh_from_db()
+        if message.delivery_status not in not_in:
+            return message
+        time.sleep(0.05)
+    raise AssertionError(f"message {message.pk} stayed {message.delivery_status} for {timeout} s")
