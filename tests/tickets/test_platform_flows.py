@@ -417,3 +417,55 @@ def wait_for_status(message: Message, *, not_in: set[str], timeout: float = 30.0
             return message
         time.sleep(0.05)
     raise AssertionError(f"message {message.pk} stayed {message.delivery_status} for {timeout} s")
+
+
+def test_an_edit_keeps_the_earlier_text_and_an_attachment_is_listed_on_the_ticket_page(
+    platform_api: FakePlatform, team_a: Any, agent_a: Any
+) -> None:
+    telegram = PLATFORMS[3]
+    account = account_for(telegram, team_a, platform_api)
+    client = Client()
+    assert post(client, telegram, account, telegram.text("5", "Order 1234 is late")).status_code == 200
+    sender = {"id": 42, "is_bot": False, "first_name": "Ann"}
+    chat = {"id": 42, "type": "private", "first_name": "Ann"}
+    edit = {
+        "update_id": 6,
+        "edited_message": {
+            "message_id": 5,
+            "from": sender,
+            "chat": chat,
+            "date": NOW,
+            "edit_date": NOW + 30,
+            "text": "Order 1235 is late",
+        },
+    }
+    assert post(client, telegram, account, edit).status_code == 200
+    photo = {
+        "update_id": 7,
+        "message": {
+            "message_id": 6,
+            "from": sender,
+            "chat": chat,
+            "date": NOW + 40,
+            "photo": [
+                {"file_id": "small-file", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 900},
+                {"file_id": "big-file", "file_unique_id": "b", "width": 800, "height": 800, "file_size": 80000},
+            ],
+            "caption": "The box it came in",
+        },
+    }
+    assert post(client, telegram, account, photo).status_code == 200
+    ticket = Ticket.objects.get(identity__channel_account=account)
+    first, second = ticket.messages.order_by("id")
+    assert (first.text, first.edited_at is not None) == ("Order 1235 is late", True)
+    event = ticket.events.get(kind=EventKind.MESSAGE_EDITED)
+    assert (event.data["before"], event.data["message_id"]) == ("Order 1234 is late", first.pk)
+    assert second.text == "The box it came in"
+    assert [(a["kind"], a["media_id"]) for a in second.attachments] == [("image", "big-file")]
+    agent = Client()
+    agent.force_login(agent_a)
+    page = agent.get(f"/tickets/{ticket.number}/").content.decode()
+    # The thread shows the text as edited (the subject keeps the first words the ticket opened with).
+    assert '<div class="text">Order 1235 is late</div>' in page
+    assert '<div class="text">Order 1234 is late</div>' not in page
+    assert 'class="edited"' in page and 'class="attachment attachment-image"' in page

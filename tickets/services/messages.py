@@ -82,8 +82,8 @@ def message_edit_receive(*, account: ChannelAccount, edit: MessageEdit, now: dat
         )
         if message is None or message.text == edit.text:
             return None
-        before, message.text = message.text, edit.text
-        message.save(update_fields=["text"])
+        before, message.text, message.edited_at = message.text, edit.text, edit.edited_at
+        message.save(update_fields=["text", "edited_at"])
         ticket_event_record(
             ticket=message.ticket,
             kind=EventKind.MESSAGE_EDITED,
