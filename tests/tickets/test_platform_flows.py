@@ -469,3 +469,33 @@ def test_an_edit_keeps_the_earlier_text_and_an_attachment_is_listed_on_the_ticke
     assert '<div class="text">Order 1235 is late</div>' in page
     assert '<div class="text">Order 1234 is late</div>' not in page
     assert 'class="edited"' in page and 'class="attachment attachment-image"' in page
+
+
+def test_whatsapp_takes_no_free_text_a_day_after_the_customers_last_message(
+    platform_api: FakePlatform, team_a: Any, agent_a: Any
+) -> None:
+    wa = PLATFORMS[2]
+    account = account_for(wa, team_a, platform_api)
+    client, agent = Client(), Client()
+    agent.force_login(agent_a)
+    for message_id, sent in (("wamid.old", NOW - 25 * 3600), ("wamid.new", NOW - 3600)):
+        message = {
+            "from": "4915112345678",
+            "id": message_id,
+            "timestamp": str(sent),
+            "type": "text",
+            "text": {"body": "Hi"},
+        }
+        assert post(client, wa, account, whatsapp({"messages": [message]})).status_code == 200
+        ticket = Ticket.objects.get(identity__channel_account=account)
+        page = agent.get(f"/tickets/{ticket.number}/").content.decode()
+        if message_id == "wamid.old":
+            # Said before the agent types, and enforced when they send anyway.
+            assert "WhatsApp accepts free text only within 24 hours of the customer&#x27;s last message" in page
+            refused = agent.post(f"/tickets/{ticket.number}/reply/", {"text": "Sorry for the wait"})
+            assert refused.status_code == 400 and b"WhatsApp accepts free text only" in refused.content
+            assert not Message.objects.filter(ticket=ticket, direction="out").exists()
+        else:
+            assert "WhatsApp accepts free text only" not in page
+            assert "The platform takes free text until" in page
+    assert platform_api.requests == []

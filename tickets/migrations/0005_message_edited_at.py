@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='message',
             name='edited_at',
-            field=models.DateTimeField(blank=True, help_text="When the contact last edited it; the earlier texts are in the ticket's events.", null=True),
+            field=models.DateTimeField(blank=True, help_text="When the contact last edited it (the earlier texts are in the events).", null=True),
         ),
     ]

@@ -45,7 +45,7 @@ class Message(models.Model):
     sent_at = models.DateTimeField(help_text="When the platform says it was sent, or when the agent wrote it.")
     created_at = models.DateTimeField(auto_now_add=True)
     edited_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the contact last edited it; the earlier texts are in the ticket's events."
+        null=True, blank=True, help_text="When the contact last edited it (the earlier texts are in the events)."
     )
     attachments = models.JSONField(
         default=list, blank=True, help_text="Files the contact sent, as the platform described them."

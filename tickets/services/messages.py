@@ -1,8 +1,8 @@
 """Messages: receiving a contact's message onto a ticket, writing a reply, and delivering it."""
 
 import logging
-from dataclasses import asdict
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -13,6 +13,7 @@ from tickets.connectors import connector_for
 from tickets.connectors.base import Echo, InboundMessage, MessageEdit, OutboundReply, SendFailed, StatusUpdate
 from tickets.models import (
     ChannelAccount,
+    ChannelKind,
     DeliveryStatus,
     Direction,
     EventKind,
@@ -169,12 +170,61 @@ def message_echo_receive(*, account: ChannelAccount, echo: Echo, now: datetime) 
         return message
 
 
+# Platforms that take free text only within this long after the contact's last message.
+REPLY_WINDOW = timedelta(hours=24)
+_WINDOW_RULES = {
+    ChannelKind.MESSENGER: "Messenger accepts free text only within 24 hours of the customer's last message",
+    ChannelKind.INSTAGRAM: "Instagram accepts free text only within 24 hours of the customer's last message",
+    ChannelKind.WHATSAPP: "WhatsApp accepts free text only within 24 hours of the customer's last message",
+}
+_TWILIO_WHATSAPP_RULE = _WINDOW_RULES[ChannelKind.WHATSAPP]
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    """Whether free text may be sent to a ticket's contact now, until when, and if not, why not."""
+
+    open: bool
+    closes_at: datetime | None = None
+    reason: str = ""
+
+
+class ReplyRefused(ValueError):
+    """A reply the platform would refuse (outside its reply window): nothing was stored."""
+
+
+def reply_window(ticket: Ticket, *, now: datetime) -> ReplyWindow:
+    """The platform's window for free-text replies on `ticket` (always open where the platform has none)."""
+    account, identity = ticket.identity.channel_account, ticket.identity
+    rule = _WINDOW_RULES.get(ChannelKind(account.kind))
+    if account.kind == ChannelKind.SMS and identity.external_id.startswith("whatsapp:"):
+        rule = _TWILIO_WHATSAPP_RULE
+    if rule is None:
+        return ReplyWindow(open=True)
+    last = (
+        Message.objects.filter(ticket__identity=identity, direction=Direction.IN)
+        .order_by("-sent_at")
+        .values_list("sent_at", flat=True)
+        .first()
+    )
+    if last is not None and now < last + REPLY_WINDOW:
+        return ReplyWindow(open=True, closes_at=last + REPLY_WINDOW)
+    when = f"; their last was at {last:%Y-%m-%d %H:%M} UTC" if last else "; they have not written yet"
+    return ReplyWindow(open=False, closes_at=last + REPLY_WINDOW if last else None, reason=rule + when + ".")
+
+
 def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | None = None) -> Message:
-    """Store an agent's reply and queue its delivery to the platform once the transaction commits."""
+    """Store an agent's reply and queue its delivery to the platform once the transaction commits.
+
+    ReplyRefused (nothing stored) when the platform's reply window has closed: it would refuse the message.
+    """
     now = now or timezone.now()
     text = text.strip()
     if not text:
         raise ValueError("a reply needs some text")
+    window = reply_window(ticket, now=now)
+    if not window.open:
+        raise ReplyRefused(window.reason)
     account = ticket.identity.channel_account
     with transaction.atomic():
         blocker = account.reply_blocker()

@@ -13,7 +13,7 @@ from policies.countdowns import countdowns_for, ticket_sla_panel
 from policies.firings import ticket_escalations
 from tickets.models import Ticket
 from tickets.selectors import inbox_tickets, latest_event_id, ticket_thread, visible_tickets
-from tickets.services.messages import message_reply
+from tickets.services.messages import ReplyRefused, message_reply, reply_window
 from tickets.views.notifications import header_context
 
 
@@ -69,6 +69,7 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
         **_live_context(ticket),
         "escalations": ticket_escalations(ticket),
         "form": ReplyForm(),
+        "window": reply_window(ticket, now=timezone.now()),
         "last_event_id": last_event_id,
         **header_context(request),
     }
@@ -98,13 +99,18 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     """Store the agent's reply and queue it for delivery; htmx gets the new thread back."""
     ticket = _visible_ticket(request, number)
     form = ReplyForm(request.POST)
+    if form.is_valid():
+        try:
+            message_reply(ticket=ticket, author=request.user, text=form.cleaned_data["text"])  # type: ignore[arg-type]
+        except ReplyRefused as exc:
+            form.add_error("text", str(exc))
     if not form.is_valid():
-        context = {"ticket": ticket, "form": form}
+        context = {"ticket": ticket, "form": form, "window": reply_window(ticket, now=timezone.now())}
         return render(request, "tickets/_reply_form.html", context, status=400)
-    message_reply(ticket=ticket, author=request.user, text=form.cleaned_data["text"])  # type: ignore[arg-type]
     if not _is_htmx(request):
         return redirect("ticket-detail", number=ticket.number)
-    response = render(request, "tickets/_reply_form.html", {"ticket": ticket, "form": ReplyForm()})
+    context = {"ticket": ticket, "form": ReplyForm(), "window": reply_window(ticket, now=timezone.now())}
+    response = render(request, "tickets/_reply_form.html", context)
     # The thread refreshes itself from the live event; tell it now as well, for a socket that is down.
     response["HX-Trigger"] = "thread-changed"
     return response
