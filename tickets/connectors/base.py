@@ -14,9 +14,13 @@ A connector is a module with four functions, all pure (no models, no database, n
 
 and may define `ANSWER: tuple[str, str]`, the body and content type a platform expects for an accepted
 delivery (WeChat wants "success"); the default is JSON.
+
+Below the interface are the helpers every connector uses to check signatures (HMACs, constant-time
+comparison, the signature header) and to call its platform (the base URL, the settings sending needs, HTTP
+POST). The readers of a delivery's fields and of a platform's answers are in tickets.connectors.fields.
 """
 
-import hashlib
+import base64
 import hmac
 import urllib.error
 import urllib.request
@@ -180,17 +184,61 @@ class HandshakeFailed(ConnectorError):
 
 
 class SendFailed(Exception):
-    """A reply that did not go out. `retryable` says whether trying again later may succeed."""
+    """A reply that did not go out. `retryable` says whether trying again later may succeed.
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    When the platform answered with an HTTP error, `status` is its code and `answer` what it said (decoded,
+    at most 2,000 bytes of it), so a connector can read the platform's own explanation out of it.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, status: int | None = None, answer: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
+        self.status = status
+        self.answer = answer
 
 
-def hmac_sha256_hex(secret: str, body: bytes) -> str:
-    """The hex HMAC-SHA256 of `body` keyed with `secret`."""
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def hmac_hex(secret: str, data: bytes, *, algorithm: str = "sha256") -> str:
+    """The hex HMAC of `data` keyed with `secret`: SHA-256 unless another `algorithm` is named ("sha1")."""
+    return hmac.new(secret.encode(), data, algorithm).hexdigest()
+
+
+def hmac_base64(secret: str, data: bytes, *, algorithm: str = "sha256") -> str:
+    """The base64 HMAC of `data` keyed with `secret`: SHA-256 unless another `algorithm` is named ("sha1")."""
+    return base64.b64encode(hmac.new(secret.encode(), data, algorithm).digest()).decode()
+
+
+def safe_equal(given: str, expected: str) -> bool:
+    """Whether a signature or token a request carries is the expected one.
+
+    Compared in constant time, so how long the comparison takes does not tell an attacker how much of a guess
+    was right. A request may carry any text: characters UTF-8 cannot encode are replaced, never an error.
+    """
+    return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
+
+
+def signature_header(delivery: Delivery, name: str, *, prefix: str = "", digest: str = "hex digest") -> str:
+    """The signature a delivery carries in header `name`: SignatureInvalid when it is missing, or when it does
+    not start with `prefix` (the message then shows the form expected, `<prefix><digest>`)."""
+    given = delivery.header(name)
+    if not given:
+        raise SignatureInvalid(f"missing {name} header")
+    if not given.startswith(prefix):
+        raise SignatureInvalid(f"{name} must look like {prefix}<{digest}>")
+    return given
+
+
+def configured(value: str, what: str) -> str:
+    """`value`, a setting of the channel account that sending needs; when the account has none, a SendFailed
+    naming `what` that no retry can cure."""
+    if not value:
+        raise SendFailed(f"the channel account has no {what}", retryable=False)
+    return value
+
+
+def base_url(credentials: Credentials, default: str) -> str:
+    """The account's API base URL without a trailing slash: the platform's own (`default`) unless another is set."""
+    return (credentials.base_url or default).rstrip("/")
 
 
 def post_json(url: str, body: bytes, *, headers: dict[str, str], timeout: float) -> bytes:
@@ -212,7 +260,10 @@ def http_post(url: str, body: bytes, *, headers: dict[str, str], timeout: float)
         retryable = exc.code >= 500 or exc.code in (408, 429)
         detail = exc.read(2000).decode("utf-8", "replace").strip()
         raise SendFailed(
-            f"the platform answered HTTP {exc.code}" + (f": {detail}" if detail else ""), retryable=retryable
+            f"the platform answered HTTP {exc.code}" + (f": {detail}" if detail else ""),
+            retryable=retryable,
+            status=exc.code,
+            answer=detail,
         ) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)

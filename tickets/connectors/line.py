@@ -17,9 +17,6 @@ carries an `X-Line-Retry-Key` derived from the reply, so a retry after a lost an
 twice: LINE answers 409 and the reply counts as sent.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import uuid
 from collections.abc import Callable
@@ -40,26 +37,32 @@ from tickets.connectors.base import (
     SendFailed,
     SendResult,
     SignatureInvalid,
+    base_url,
+    configured,
+    hmac_base64,
     post_json,
+    safe_equal,
+    signature_header,
 )
-from tickets.connectors.telegram import (
+from tickets.connectors.fields import (
     MAX_ID,
     MAX_NAME,
     MAX_TEXT,
-    base_url,
-    clean_id,
-    clean_string,
-    epoch_instant,
+    MAX_URL,
+    answer_id,
+    decimal_location,
+    field_array,
+    field_id,
+    field_object,
+    field_string,
     json_answer,
-    json_field_object,
     json_object,
-    location,
     refusal,
+    unix_time,
 )
 
 SIGNATURE_HEADER = "x-line-signature"
 DEFAULT_BASE_URL = "https://api.line.me"
-_URL_LENGTH = 2000
 # Retry keys are UUIDs; deriving them from the reply makes every attempt at one reply carry the same key.
 _RETRY_KEYS = uuid.UUID("6f0c1d2e-9a57-4b8e-8d0a-3c1e5b7f9a21")
 
@@ -73,46 +76,36 @@ def handshake(*, credentials: Credentials, delivery: Delivery) -> HandshakeAnswe
 
 def sign(secret: str, body: bytes) -> str:
     """The x-line-signature value for `body`: base64 of its HMAC-SHA256 keyed with the channel secret."""
-    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac_base64(secret, body)
 
 
 def verify(*, credentials: Credentials, delivery: Delivery) -> None:
     """Raise SignatureInvalid unless x-line-signature is the body signed with the channel secret."""
     if not credentials.secret:
         raise SignatureInvalid("the channel account has no channel secret to check deliveries against")
-    given = delivery.header(SIGNATURE_HEADER)
-    if not given:
-        raise SignatureInvalid(f"missing {SIGNATURE_HEADER} header")
-    expected = sign(credentials.secret, delivery.body)
-    if not hmac.compare_digest(given.strip().encode("utf-8", "replace"), expected.encode()):
+    given = signature_header(delivery, SIGNATURE_HEADER).strip()
+    if not safe_equal(given, sign(credentials.secret, delivery.body)):
         raise SignatureInvalid(f"{SIGNATURE_HEADER} does not match the body signed with this channel's secret")
 
 
 def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     """The delivery's events in order: messages, edits, and an Ignored for every other kind."""
-    body = json_object(delivery.body)
-    events = body.get("events")
-    if events is None:
-        raise PayloadInvalid("missing field 'events'")
-    if not isinstance(events, list):
-        raise PayloadInvalid("field 'events' must be a list")
+    events = field_array(json_object(delivery.body).get("events"), "events")
     return [_event(event, f"events[{index}]") for index, event in enumerate(events)]
 
 
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Push the reply to the user; its id is the id LINE gives the sent message."""
-    if not credentials.access_token:
-        raise SendFailed("the channel account has no channel access token", retryable=False)
+    token = configured(credentials.access_token, "channel access token")
     url = f"{base_url(credentials, DEFAULT_BASE_URL)}/v2/bot/message/push"
     body = json.dumps({"to": reply.recipient_id, "messages": [{"type": "text", "text": reply.text}]}).encode()
-    headers = {"Authorization": f"Bearer {credentials.access_token}", "X-Line-Retry-Key": retry_key(reply)}
+    headers = {"Authorization": f"Bearer {token}", "X-Line-Retry-Key": retry_key(reply)}
     try:
         answer = json_answer(post_json(url, body, headers=headers, timeout=timeout))
     except SendFailed as exc:
-        head, _, detail = exc.message.partition(": ")
-        if head == "the platform answered HTTP 409":
+        if exc.status == 409:
             # The retry key was accepted before: an earlier attempt went out and only its answer was lost.
-            return SendResult(external_id=_sent_id(json_answer(detail.encode())))
+            return SendResult(external_id=_sent_id(json_answer(exc.answer)))
         raise refusal(exc, _description) from exc
     return SendResult(external_id=_sent_id(answer))
 
@@ -124,12 +117,8 @@ def retry_key(reply: OutboundReply) -> str:
 
 
 def _sent_id(answer: dict[str, Any]) -> str | None:
-    sent = answer.get("sentMessages")
-    first = sent[0] if isinstance(sent, list) and sent else None
-    message_id = first.get("id") if isinstance(first, dict) else None
-    if isinstance(message_id, bool) or not isinstance(message_id, (str, int)):
-        return None
-    return str(message_id)[:MAX_ID] or None
+    """The id LINE gave the pushed message: {"sentMessages": [{"id": ..., "quoteToken": ...}]}."""
+    return answer_id(answer, "sentMessages", 0, "id")
 
 
 def _description(answer: dict[str, Any]) -> str:
@@ -145,8 +134,8 @@ def _description(answer: dict[str, Any]) -> str:
 
 
 def _event(data: object, where: str) -> Event:
-    event = json_field_object(data, where)
-    kind = clean_string(event.get("type"), f"{where}.type", max_length=MAX_ID)
+    event = field_object(data, where)
+    kind = field_string(event.get("type"), f"{where}.type", max_length=MAX_ID)
     if kind == "message":
         return _message(event, where)
     if kind == "messageEdited":
@@ -155,16 +144,16 @@ def _event(data: object, where: str) -> Event:
 
 
 def _message(event: dict[str, Any], where: str) -> Event:
-    message = json_field_object(event.get("message"), f"{where}.message")
-    kind = clean_string(message.get("type"), f"{where}.message.type", max_length=MAX_ID)
+    message = field_object(event.get("message"), f"{where}.message")
+    kind = field_string(message.get("type"), f"{where}.message.type", max_length=MAX_ID)
     reader = _READERS.get(kind)
     if reader is None:
         return Ignored(kind="message", detail=f"a message of a type the helpdesk does not read: {kind}")
     user_id = _user_id(event, where)
     if not user_id:
         return Ignored(kind="message", detail="a message whose sender LINE does not name (no source.userId)")
-    message_id = clean_id(message.get("id"), f"{where}.message.id")
-    sent_at = epoch_instant(event.get("timestamp"), f"{where}.timestamp", per_second=1000)
+    message_id = field_id(message.get("id"), f"{where}.message.id")
+    sent_at = unix_time(event.get("timestamp"), f"{where}.timestamp", per_second=1000)
     text, attachments = reader(message, f"{where}.message", message_id)
     if not text and not attachments:
         return Ignored(kind="message", detail="an empty message")
@@ -179,31 +168,31 @@ def _message(event: dict[str, Any], where: str) -> Event:
 
 
 def _edit(event: dict[str, Any], where: str) -> Event:
-    message = json_field_object(event.get("message"), f"{where}.message")
-    kind = clean_string(message.get("type"), f"{where}.message.type", max_length=MAX_ID)
+    message = field_object(event.get("message"), f"{where}.message")
+    kind = field_string(message.get("type"), f"{where}.message.type", max_length=MAX_ID)
     user_id = _user_id(event, where)
     if not user_id:
         return Ignored(kind="messageEdited", detail="an edit whose sender LINE does not name (no source.userId)")
     if kind != "text":
         return Ignored(kind="messageEdited", detail=f"an edit of a message of type {kind}")
     return MessageEdit(
-        external_id=clean_id(message.get("id"), f"{where}.message.id"),
+        external_id=field_id(message.get("id"), f"{where}.message.id"),
         sender_id=user_id,
-        text=clean_string(message.get("text"), f"{where}.message.text", max_length=MAX_TEXT),
-        edited_at=epoch_instant(event.get("timestamp"), f"{where}.timestamp", per_second=1000),
+        text=field_string(message.get("text"), f"{where}.message.text", max_length=MAX_TEXT),
+        edited_at=unix_time(event.get("timestamp"), f"{where}.timestamp", per_second=1000),
     )
 
 
 def _user_id(event: dict[str, Any], where: str) -> str:
     """The sending user's id, or "" when the source names none (a group member who has not consented)."""
-    source = json_field_object(event.get("source"), f"{where}.source")
-    return clean_string(source.get("userId"), f"{where}.source.userId", max_length=MAX_ID, required=False)
+    source = field_object(event.get("source"), f"{where}.source")
+    return field_string(source.get("userId"), f"{where}.source.userId", max_length=MAX_ID, required=False)
 
 
 def _text(message: dict[str, Any], where: str, message_id: str) -> Content:
     if message.get("text") is None:
         raise PayloadInvalid(f"missing field '{where}.text'")
-    return clean_string(message.get("text"), f"{where}.text", max_length=MAX_TEXT, required=False), ()
+    return field_string(message.get("text"), f"{where}.text", max_length=MAX_TEXT, required=False), ()
 
 
 def _media(kind: str) -> Callable[[dict[str, Any], str, str], Content]:
@@ -212,39 +201,34 @@ def _media(kind: str) -> Callable[[dict[str, Any], str, str], Content]:
     def read(message: dict[str, Any], where: str, message_id: str) -> Content:
         url = ""
         if message.get("contentProvider") is not None:
-            provider = json_field_object(message.get("contentProvider"), f"{where}.contentProvider")
+            provider = field_object(message.get("contentProvider"), f"{where}.contentProvider")
             if provider.get("type") == "external":
                 where_url = f"{where}.contentProvider.originalContentUrl"
-                url = clean_string(
-                    provider.get("originalContentUrl"), where_url, max_length=_URL_LENGTH, required=False
-                )
+                url = field_string(provider.get("originalContentUrl"), where_url, max_length=MAX_URL, required=False)
         return "", (Attachment(kind=kind, url=url, media_id=message_id),)
 
     return read
 
 
 def _file(message: dict[str, Any], where: str, message_id: str) -> Content:
-    name = clean_string(message.get("fileName"), f"{where}.fileName", max_length=MAX_ID, required=False, cut=True)
+    name = field_string(message.get("fileName"), f"{where}.fileName", max_length=MAX_ID, required=False, cut=True)
     return "", (Attachment(kind="file", media_id=message_id, name=name),)
 
 
 def _location(message: dict[str, Any], where: str, message_id: str) -> Content:
-    title = clean_string(message.get("title"), f"{where}.title", max_length=MAX_NAME, required=False, cut=True)
-    address = clean_string(message.get("address"), f"{where}.address", max_length=MAX_NAME, required=False, cut=True)
+    title = field_string(message.get("title"), f"{where}.title", max_length=MAX_NAME, required=False, cut=True)
+    address = field_string(message.get("address"), f"{where}.address", max_length=MAX_NAME, required=False, cut=True)
     label = ", ".join(filter(None, (title, address)))
-    attachment, text = location(message.get("latitude"), message.get("longitude"), _points(where), label=label)
+    fields = (f"{where}.latitude", f"{where}.longitude")
+    attachment, text = decimal_location(message.get("latitude"), message.get("longitude"), fields, place=label)
     return text, (attachment,)
-
-
-def _points(where: str) -> tuple[str, str]:
-    return f"{where}.latitude", f"{where}.longitude"
 
 
 def _sticker(message: dict[str, Any], where: str, message_id: str) -> Content:
     """A sticker: its sticker id, and the text a "message sticker" carries."""
-    sticker_id = clean_id(message.get("stickerId"), f"{where}.stickerId")
-    package_id = clean_id(message.get("packageId"), f"{where}.packageId")
-    text = clean_string(message.get("text"), f"{where}.text", max_length=MAX_TEXT, required=False)
+    sticker_id = field_id(message.get("stickerId"), f"{where}.stickerId")
+    package_id = field_id(message.get("packageId"), f"{where}.packageId")
+    text = field_string(message.get("text"), f"{where}.text", max_length=MAX_TEXT, required=False)
     return text, (Attachment(kind="sticker", media_id=sticker_id, name=f"package {package_id}"[:MAX_ID]),)
 
 

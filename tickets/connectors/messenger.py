@@ -37,6 +37,7 @@ from tickets.connectors.base import (
     SendResult,
     StatusUpdate,
 )
+from tickets.connectors.fields import MAX_ID, MAX_NAME, MAX_TEXT, field_array, field_object, field_string
 
 OBJECT = "page"
 SEND_PATH = "me/messages"
@@ -93,17 +94,16 @@ def send_message(*, credentials: Credentials, reply: OutboundReply, timeout: flo
         "message": {"text": reply.text},
     }
     answer = meta.graph_post(credentials, SEND_PATH, payload, timeout=timeout)
-    message_id = answer.get("message_id") if isinstance(answer, dict) else None
-    return SendResult(external_id=meta.answer_id(message_id))
+    return SendResult(external_id=meta.graph_id(answer, "message_id"))
 
 
 def _entry(raw: Any, where: str, credentials: Credentials) -> list[Event]:
-    entry = meta.obj(raw, where)
+    entry = field_object(raw, where)
     page = meta.ident(entry, "id", where)
     if credentials.account_id and page != credentials.account_id:
         return [Ignored(kind="other_account", detail=f"{where} is for {page}, not {credentials.account_id}")]
     if "messaging" in entry:
-        items = meta.array(entry["messaging"], f"{where}.messaging")
+        items = field_array(entry["messaging"], f"{where}.messaging")
         return [event for number, item in enumerate(items) for event in _item(item, f"{where}.messaging[{number}]")]
     # Standby (another app holds the conversation) and feed changes are not conversations we answer.
     fields = ", ".join(meta.label(key) for key in entry if key not in ("id", "time")) or "none"
@@ -111,7 +111,7 @@ def _entry(raw: Any, where: str, credentials: Credentials) -> list[Event]:
 
 
 def _item(raw: Any, where: str) -> list[Event]:
-    item = meta.obj(raw, where)
+    item = field_object(raw, where)
     if "message" in item:
         return [_message(item, where)]
     if "message_edit" in item:
@@ -129,13 +129,13 @@ def _item(raw: Any, where: str) -> list[Event]:
 
 def _message(item: dict[str, Any], where: str) -> Event:
     path = f"{where}.message"
-    message = meta.obj(item["message"], path)
+    message = field_object(item["message"], path)
     mid = meta.ident(message, "mid", path)
     if meta.flag(message, "is_deleted", path):
         return Ignored(kind="message_deleted", detail=mid)
     if meta.flag(message, "is_unsupported", path):
         return Ignored(kind="unsupported_message", detail=mid)
-    text = meta.string(message, "text", path, max_length=meta.MAX_TEXT, required=False)
+    text = meta.string(message, "text", path, max_length=MAX_TEXT, required=False)
     attachments, extra, skipped = _attachments(message.get("attachments"), f"{path}.attachments")
     sent_at = meta.instant(item.get("timestamp"), f"{where}.timestamp", milliseconds=True)
     text = meta.joined(text, *extra, where=path)
@@ -157,14 +157,11 @@ def _attachments(raw: Any, where: str) -> tuple[tuple[Attachment, ...], list[str
     files: list[Attachment] = []
     texts: list[str] = []
     skipped: list[str] = []
-    for index, value in enumerate(meta.array(raw, where)):
+    for index, value in enumerate(field_array(raw, where)):
         path = f"{where}[{index}]"
-        attachment = meta.obj(value, path)
-        kind = meta.string(attachment, "type", path, max_length=meta.MAX_ID)
-        payload = attachment.get("payload")
-        if payload is not None and not isinstance(payload, dict):
-            raise PayloadInvalid(f"field '{path}.payload' must be an object")
-        payload = payload or {}
+        attachment = field_object(value, path)
+        kind = meta.string(attachment, "type", path, max_length=MAX_ID)
+        payload = {} if attachment.get("payload") is None else field_object(attachment["payload"], f"{path}.payload")
         if kind in _MEDIA_KINDS:
             url = meta.string(payload, "url", f"{path}.payload", max_length=meta.MAX_URL)
             sticker = payload.get("sticker_id") is not None
@@ -182,29 +179,26 @@ def _attachments(raw: Any, where: str) -> tuple[tuple[Attachment, ...], list[str
 
 def _location(attachment: dict[str, Any], payload: dict[str, Any], where: str) -> tuple[Attachment, str]:
     """A location pin (Messenger's older clients): its coordinates, and its title as the place's name."""
-    place = meta.string(attachment, "title", where, max_length=meta.MAX_NAME, required=False)
+    place = meta.string(attachment, "title", where, max_length=MAX_NAME, required=False)
     path = f"{where}.payload.coordinates"
-    coordinates = meta.obj(payload.get("coordinates"), path)
-    latitude = meta.coordinate(coordinates, "lat", path, limit=90)
-    longitude = meta.coordinate(coordinates, "long", path, limit=180)
-    return meta.location(latitude, longitude, place)
+    return meta.location_at(field_object(payload.get("coordinates"), path), path, place, keys=("lat", "long"))
 
 
 def _link(attachment: dict[str, Any], payload: dict[str, Any], where: str) -> str:
     """A shared link Messenger cannot preview, as text: its title and URL, at the top level or in the payload."""
     source, path = (payload, f"{where}.payload") if "url" in payload else (attachment, where)
-    title = meta.string(source, "title", path, max_length=meta.MAX_NAME, required=False)
+    title = meta.string(source, "title", path, max_length=MAX_NAME, required=False)
     url = meta.string(source, "url", path, max_length=meta.MAX_URL, required=False)
     return " ".join(part for part in (title, url) if part)
 
 
 def _edit(item: dict[str, Any], where: str) -> MessageEdit:
     path = f"{where}.message_edit"
-    edit = meta.obj(item["message_edit"], path)
+    edit = field_object(item["message_edit"], path)
     return MessageEdit(
         external_id=meta.ident(edit, "mid", path),
         sender_id=_party(item, "sender", where),
-        text=meta.string(edit, "text", path, max_length=meta.MAX_TEXT),
+        text=meta.string(edit, "text", path, max_length=MAX_TEXT),
         edited_at=meta.instant(item.get("timestamp"), f"{where}.timestamp", milliseconds=True),
     )
 
@@ -212,17 +206,17 @@ def _edit(item: dict[str, Any], where: str) -> MessageEdit:
 def _delivery(item: dict[str, Any], where: str) -> list[Event]:
     """Every message to the contact up to the watermark arrived: one update, or one per mid it lists."""
     path = f"{where}.delivery"
-    delivery = meta.obj(item["delivery"], path)
+    delivery = field_object(item["delivery"], path)
     contact = _party(item, "sender", where)
     watermark = meta.instant(delivery.get("watermark"), f"{path}.watermark", milliseconds=True)
-    mids = [] if delivery.get("mids") is None else meta.array(delivery["mids"], f"{path}.mids")
+    mids = [] if delivery.get("mids") is None else field_array(delivery["mids"], f"{path}.mids")
     if not mids:
         return [StatusUpdate(status="delivered", at=watermark, recipient_id=contact, watermark=watermark)]
     return [
         StatusUpdate(
             status="delivered",
             at=watermark,
-            external_id=meta.value_string(mid, f"{path}.mids[{index}]", max_length=meta.MAX_ID),
+            external_id=field_string(mid, f"{path}.mids[{index}]", max_length=MAX_ID),
             recipient_id=contact,
             watermark=watermark,
         )
@@ -233,7 +227,7 @@ def _delivery(item: dict[str, Any], where: str) -> list[Event]:
 def _read(item: dict[str, Any], where: str) -> StatusUpdate:
     """Read: Messenger gives a watermark (all up to it were read); Instagram the mid of the message seen."""
     path = f"{where}.read"
-    read = meta.obj(item["read"], path)
+    read = field_object(item["read"], path)
     contact = _party(item, "sender", where)
     if "watermark" in read:
         watermark = meta.instant(read.get("watermark"), f"{path}.watermark", milliseconds=True)
@@ -247,7 +241,7 @@ def _read(item: dict[str, Any], where: str) -> StatusUpdate:
 
 def _party(item: dict[str, Any], role: str, where: str) -> str:
     """The id of the item's sender or recipient ({"id": ...})."""
-    return meta.ident(meta.obj(item.get(role), f"{where}.{role}"), "id", f"{where}.{role}")
+    return meta.ident(field_object(item.get(role), f"{where}.{role}"), "id", f"{where}.{role}")
 
 
 def _optional_instant(item: dict[str, Any], where: str) -> datetime | None:

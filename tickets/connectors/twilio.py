@@ -18,8 +18,6 @@ Twilio wants TwiML or nothing in answer; `ANSWER` is an empty TwiML response (se
 """
 
 import base64
-import hashlib
-import hmac
 import mimetypes
 import urllib.parse
 from datetime import UTC, datetime
@@ -41,18 +39,22 @@ from tickets.connectors.base import (
     SendResult,
     SignatureInvalid,
     StatusUpdate,
+    base_url,
+    hmac_base64,
     http_post,
+    safe_equal,
+    signature_header,
 )
-from tickets.connectors.telegram import (
+from tickets.connectors.fields import (
     MAX_ID,
     MAX_TEXT,
-    base_url,
-    checked_instant,
-    clean_name,
-    clean_string,
+    MAX_URL,
+    decimal_location,
+    field_name,
+    field_string,
     json_answer,
-    location,
     refusal,
+    utc_instant,
 )
 
 ANSWER = ('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', "text/xml")
@@ -61,7 +63,6 @@ DEFAULT_BASE_URL = "https://api.twilio.com"
 FORM_TYPE = "application/x-www-form-urlencoded"
 _MAX_FIELDS = 500  # an inbound message has about 20, with media up to 40
 _MAX_MEDIA = 10  # Twilio's limit per message
-_URL_LENGTH = 2000
 _STATUSES = {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed", "undelivered": "failed"}
 # Steps before "sent", or not about delivery (scheduling, an inbound message still arriving): nothing to record.
 _NOT_YET = {"queued", "sending", "accepted", "scheduled", "receiving", "canceled", "partially_delivered"}
@@ -79,19 +80,16 @@ def sign(auth_token: str, url: str, fields: list[tuple[str, str]]) -> str:
         for name in sorted({name for name, _ in fields})
         for value in sorted({value for key, value in fields if key == name})
     )
-    return base64.b64encode(hmac.new(auth_token.encode(), signed.encode(), hashlib.sha1).digest()).decode()
+    return hmac_base64(auth_token, signed.encode(), algorithm="sha1")
 
 
 def verify(*, credentials: Credentials, delivery: Delivery) -> None:
     """Raise SignatureInvalid unless X-Twilio-Signature signs the delivery's URL and form with the auth token."""
     if not credentials.secret:
         raise SignatureInvalid("the channel account has no auth token to check deliveries against")
-    given = delivery.header(SIGNATURE_HEADER)
-    if not given:
-        raise SignatureInvalid(f"missing {SIGNATURE_HEADER} header")
+    given = signature_header(delivery, SIGNATURE_HEADER).strip()
     # The URL exactly as Twilio called it (scheme, host, port, query): a proxy that rewrites it breaks this.
-    expected = sign(credentials.secret, delivery.url, form_fields(delivery))
-    if not hmac.compare_digest(given.strip().encode("utf-8", "replace"), expected.encode()):
+    if not safe_equal(given, sign(credentials.secret, delivery.url, form_fields(delivery))):
         raise SignatureInvalid(f"{SIGNATURE_HEADER} does not match this URL and form signed with the auth token")
 
 
@@ -104,7 +102,7 @@ def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     if status in _STATUSES:
         return [_status(fields, _STATUSES[status], arrived_at(delivery))]
     detail = f"a {status} status" if status in _NOT_YET else f"an unknown status: {status[:MAX_ID]}"
-    return [Ignored(kind="status", detail=clean_name(detail, "MessageStatus"))]
+    return [Ignored(kind="status", detail=field_name(detail, "MessageStatus"))]
 
 
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
@@ -157,7 +155,7 @@ def arrived_at(delivery: Delivery) -> datetime:
     raw = delivery.header("Date")
     try:
         value = parsedate_to_datetime(raw) if raw else None
-        return checked_instant(value, "Date") if value is not None else datetime.now(UTC)
+        return utc_instant(value, "Date") if value is not None else datetime.now(UTC)
     except (TypeError, ValueError, IndexError, OverflowError, PayloadInvalid):
         return datetime.now(UTC)
 
@@ -173,27 +171,27 @@ def _unique(pairs: list[tuple[str, str]]) -> dict[str, str]:
 
 def _sid(fields: dict[str, str]) -> str:
     name = next((name for name in ("MessageSid", "SmsSid", "SmsMessageSid") if fields.get(name)), "MessageSid")
-    return clean_string(fields.get(name), name, max_length=MAX_ID)
+    return field_string(fields.get(name), name, max_length=MAX_ID)
 
 
 def _message(fields: dict[str, str], arrived: datetime) -> Event:
     # A WhatsApp quick-reply button's label is what the person chose: it is the message.
     text_field = "ButtonText" if fields.get("ButtonText", "").strip() else "Body"
-    text = clean_string(fields.get(text_field), text_field, max_length=MAX_TEXT, required=False)
+    text = field_string(fields.get(text_field), text_field, max_length=MAX_TEXT, required=False)
     attachments = _media(fields)
     if fields.get("Latitude") or fields.get("Longitude"):
-        label = ", ".join(filter(None, (clean_name(fields.get(name), name) for name in ("Label", "Address"))))
-        attachment, text = location(
-            fields.get("Latitude"), fields.get("Longitude"), ("Latitude", "Longitude"), label=label
+        label = ", ".join(filter(None, (field_name(fields.get(name), name) for name in ("Label", "Address"))))
+        attachment, text = decimal_location(
+            fields.get("Latitude"), fields.get("Longitude"), ("Latitude", "Longitude"), place=label
         )
         attachments = (*attachments, attachment)
-    external_id, sender_id = _sid(fields), clean_string(fields.get("From"), "From", max_length=MAX_ID)
+    external_id, sender_id = _sid(fields), field_string(fields.get("From"), "From", max_length=MAX_ID)
     if not text and not attachments:
         return Ignored(kind="message", detail="a message with neither text nor media")
     return InboundMessage(
         external_id=external_id,
         sender_id=sender_id,
-        sender_name=clean_name(fields.get("ProfileName"), "ProfileName"),
+        sender_name=field_name(fields.get("ProfileName"), "ProfileName"),
         text=text,
         sent_at=arrived,
         attachments=attachments,
@@ -206,8 +204,8 @@ def _media(fields: dict[str, str]) -> tuple[Attachment, ...]:
         raise PayloadInvalid(f"field 'NumMedia' must be a whole number from 0 to {_MAX_MEDIA}")
     attachments = []
     for index in range(int(count)):
-        url = clean_string(fields.get(f"MediaUrl{index}"), f"MediaUrl{index}", max_length=_URL_LENGTH)
-        mime = clean_string(
+        url = field_string(fields.get(f"MediaUrl{index}"), f"MediaUrl{index}", max_length=MAX_URL)
+        mime = field_string(
             fields.get(f"MediaContentType{index}"), f"MediaContentType{index}", max_length=MAX_ID, required=False
         )
         attachments.append(Attachment(kind=_kind(mime or mimetypes.guess_type(url)[0] or ""), url=url, mime_type=mime))
@@ -222,8 +220,8 @@ def _kind(mime_type: str) -> str:
 def _status(fields: dict[str, str], status: str, arrived: datetime) -> StatusUpdate:
     error = ""
     if status == "failed":
-        code = clean_string(fields.get("ErrorCode"), "ErrorCode", max_length=MAX_ID, required=False)
-        message = clean_name(fields.get("ErrorMessage"), "ErrorMessage")
+        code = field_string(fields.get("ErrorCode"), "ErrorCode", max_length=MAX_ID, required=False)
+        message = field_name(fields.get("ErrorMessage"), "ErrorMessage")
         error = f"Twilio error {code}: {message}" if code and message else (f"Twilio error {code}" if code else message)
     return StatusUpdate(status=status, at=arrived, external_id=_sid(fields), error=error)
 

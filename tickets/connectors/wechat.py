@@ -28,7 +28,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import math
 import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -50,9 +49,22 @@ from tickets.connectors.base import (
     SendFailed,
     SendResult,
     SignatureInvalid,
+    base_url,
+    configured,
     post_json,
+    safe_equal,
 )
-from tickets.connectors.x import MAX_ID, MAX_TEXT, answer_field, clean_text, epoch_instant
+from tickets.connectors.fields import (
+    MAX_ID,
+    MAX_TEXT,
+    MAX_URL,
+    answer_id,
+    coordinate,
+    field_string,
+    json_answer,
+    location,
+    unix_time,
+)
 
 ANSWER = ("success", "text/plain")
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
@@ -110,21 +122,15 @@ def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
 
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Send the reply as a customer-service text message; SendFailed when WeChat refuses it."""
-    if not credentials.access_token:
-        raise SendFailed("the channel account has no WeChat access token", retryable=False)
-    base = (credentials.base_url or DEFAULT_BASE_URL).rstrip("/")
-    token = urllib.parse.quote(credentials.access_token, safe="")
+    token = urllib.parse.quote(configured(credentials.access_token, "WeChat access token"), safe="")
+    url = f"{base_url(credentials, DEFAULT_BASE_URL)}/cgi-bin/message/custom/send?access_token={token}"
     payload = {"touser": reply.recipient_id, "msgtype": "text", "text": {"content": reply.text}}
     # WeChat shows \u escapes literally in some clients: send the characters themselves, as UTF-8.
     body = json.dumps(payload, ensure_ascii=False).encode()
-    answer = post_json(
-        f"{base}/cgi-bin/message/custom/send?access_token={token}",
-        body,
-        headers={"Content-Type": "application/json; charset=utf-8"},
-        timeout=timeout,
-    )
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    answer = json_answer(post_json(url, body, headers=headers, timeout=timeout))
     _raise_for_errcode(answer)
-    return SendResult(external_id=answer_field(answer, "msgid"))
+    return SendResult(external_id=answer_id(answer, "msgid"))
 
 
 def read_xml(body: bytes) -> Fields:
@@ -215,7 +221,7 @@ def _aes_key(encoding_aes_key: str) -> bytes:
 
 
 def _matches(given: str, *parts: str) -> bool:
-    return hmac.compare_digest(given.lower().encode(), signature(*parts).encode())
+    return safe_equal(given.lower(), signature(*parts))
 
 
 def _check(query: Mapping[str, str], name: str, *parts: str) -> None:
@@ -227,20 +233,20 @@ def _check(query: Mapping[str, str], name: str, *parts: str) -> None:
 
 
 def _event(fields: Fields) -> Event:
-    msg_type = clean_text(fields.get("MsgType"), "MsgType", max_length=MAX_ID)
+    msg_type = field_string(fields.get("MsgType"), "MsgType", max_length=MAX_ID)
     if msg_type == "event":
-        name = clean_text(fields.get("Event"), "Event", max_length=MAX_ID, required=False) or "unknown"
+        name = field_string(fields.get("Event"), "Event", max_length=MAX_ID, required=False) or "unknown"
         return Ignored(kind=f"event:{name}", detail=_event_detail(fields))
     content = _CONTENT.get(msg_type)
     if content is None:
         return Ignored(kind=f"msgtype:{msg_type}", detail="a message type the helpdesk does not handle")
     text, attachment = content(fields)
     return InboundMessage(
-        external_id=clean_text(fields.get("MsgId"), "MsgId", max_length=MAX_ID),
-        sender_id=clean_text(fields.get("FromUserName"), "FromUserName", max_length=MAX_ID),
+        external_id=field_string(fields.get("MsgId"), "MsgId", max_length=MAX_ID),
+        sender_id=field_string(fields.get("FromUserName"), "FromUserName", max_length=MAX_ID),
         sender_name="",
         text=text,
-        sent_at=epoch_instant(fields.get("CreateTime"), "CreateTime", per_second=1),
+        sent_at=unix_time(fields.get("CreateTime"), "CreateTime", digits=True),
         attachments=(attachment,) if attachment else (),
     )
 
@@ -251,19 +257,19 @@ def _event_detail(fields: Fields) -> str:
 
 
 def _text(fields: Fields) -> tuple[str, Attachment | None]:
-    return clean_text(fields.get("Content"), "Content", max_length=MAX_TEXT), None
+    return field_string(fields.get("Content"), "Content", max_length=MAX_TEXT), None
 
 
 def _image(fields: Fields) -> tuple[str, Attachment | None]:
-    url = clean_text(fields.get("PicUrl"), "PicUrl", max_length=2000, required=False)
+    url = field_string(fields.get("PicUrl"), "PicUrl", max_length=MAX_URL, required=False)
     return "", Attachment(kind="image", url=url, media_id=_media_id(fields))
 
 
 def _voice(fields: Fields) -> tuple[str, Attachment | None]:
-    voice_format = clean_text(fields.get("Format"), "Format", max_length=MAX_ID, required=False)
+    voice_format = field_string(fields.get("Format"), "Format", max_length=MAX_ID, required=False)
     mime_type = _VOICE_TYPES.get(voice_format.lower(), "")
     # With speech recognition on, WeChat adds what was said: the closest thing to a text the agent can read.
-    recognition = clean_text(fields.get("Recognition"), "Recognition", max_length=MAX_TEXT, required=False)
+    recognition = field_string(fields.get("Recognition"), "Recognition", max_length=MAX_TEXT, required=False)
     return recognition, Attachment(kind="audio", media_id=_media_id(fields), mime_type=mime_type)
 
 
@@ -274,15 +280,15 @@ def _video(fields: Fields) -> tuple[str, Attachment | None]:
 def _location(fields: Fields) -> tuple[str, Attachment | None]:
     latitude = _coordinate(fields, "Location_X", limit=90)
     longitude = _coordinate(fields, "Location_Y", limit=180)
-    label = clean_text(fields.get("Label"), "Label", max_length=1000, required=False)
-    place = f"{label} " if label else ""
-    return f"Location: {place}({latitude}, {longitude})", Attachment(kind="location", url=f"geo:{latitude},{longitude}")
+    label = field_string(fields.get("Label"), "Label", max_length=1000, required=False)
+    attachment, text = location(latitude, longitude, label)
+    return text, attachment
 
 
 def _link(fields: Fields) -> tuple[str, Attachment | None]:
-    title = clean_text(fields.get("Title"), "Title", max_length=1000, required=False)
-    description = clean_text(fields.get("Description"), "Description", max_length=MAX_TEXT, required=False)
-    url = clean_text(fields.get("Url"), "Url", max_length=2000)
+    title = field_string(fields.get("Title"), "Title", max_length=1000, required=False)
+    description = field_string(fields.get("Description"), "Description", max_length=MAX_TEXT, required=False)
+    url = field_string(fields.get("Url"), "Url", max_length=MAX_URL)
     return "\n".join(part for part in (title, description, url) if part), None
 
 
@@ -298,30 +304,22 @@ _CONTENT: dict[str, Callable[[Fields], tuple[str, Attachment | None]]] = {
 
 
 def _media_id(fields: Fields) -> str:
-    return clean_text(fields.get("MediaId"), "MediaId", max_length=MAX_ID)
+    return field_string(fields.get("MediaId"), "MediaId", max_length=MAX_ID)
 
 
 def _coordinate(fields: Fields, tag: str, *, limit: int) -> str:
-    raw = clean_text(fields.get(tag), tag, max_length=32)
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise PayloadInvalid(f"field '{tag}' must be a number") from exc
-    if not math.isfinite(value) or abs(value) > limit:
-        raise PayloadInvalid(f"field '{tag}' must be between -{limit} and {limit}")
+    """A latitude or longitude, checked, but kept as WeChat wrote it to show it so."""
+    raw = field_string(fields.get(tag), tag, max_length=32)
+    coordinate(raw, tag, limit=limit, text=True)
     return raw
 
 
-def _raise_for_errcode(answer: bytes) -> None:
+def _raise_for_errcode(answer: dict[str, Any]) -> None:
     """SendFailed when WeChat's 200 answer carries a non-zero errcode (a retry helps only for "system busy")."""
-    try:
-        data = json.loads(answer) if answer.strip() else {}
-    except (ValueError, RecursionError):
-        return
-    code = data.get("errcode", 0) if isinstance(data, dict) else 0
+    code = answer.get("errcode", 0)
     if code in (0, "0", None):
         return
-    message = str(data.get("errmsg") or "")[:500]
+    message = str(answer.get("errmsg") or "")[:500]
     raise SendFailed(
         f"WeChat refused the message: errcode {str(code)[:20]}" + (f": {message}" if message else ""),
         retryable=code in (_SYSTEM_BUSY, str(_SYSTEM_BUSY)),

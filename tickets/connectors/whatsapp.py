@@ -38,10 +38,11 @@ from tickets.connectors.base import (
     MessageEdit,
     OutboundReply,
     PayloadInvalid,
-    SendFailed,
     SendResult,
     StatusUpdate,
+    configured,
 )
+from tickets.connectors.fields import MAX_ID, MAX_NAME, MAX_TEXT, field_array, field_object
 
 OBJECT = "whatsapp_business_account"
 STATUSES = ("sent", "delivered", "read", "failed")
@@ -68,42 +69,39 @@ def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     events: list[Event] = []
     for index, raw in enumerate(meta.entries(delivery.body, expected_object=OBJECT)):
         where = f"entry[{index}]"
-        entry = meta.obj(raw, where)
-        for number, change in enumerate(meta.array(entry.get("changes"), f"{where}.changes")):
+        entry = field_object(raw, where)
+        for number, change in enumerate(field_array(entry.get("changes"), f"{where}.changes")):
             events.extend(_change(change, f"{where}.changes[{number}]", credentials))
     return events
 
 
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Send the reply as a text message from the account's phone number; SendFailed when it does not go out."""
-    if not credentials.account_id:
-        raise SendFailed("the channel account has no phone number id (account id)", retryable=False)
+    number = configured(credentials.account_id, "phone number id (account id)")
     payload = {
         "messaging_product": "whatsapp",
         "to": reply.recipient_id,
         "type": "text",
         "text": {"body": reply.text},
     }
-    path = f"{urllib.parse.quote(credentials.account_id, safe='')}/messages"
+    path = f"{urllib.parse.quote(number, safe='')}/messages"
     answer = meta.graph_post(credentials, path, payload, timeout=timeout)
-    messages = answer.get("messages") if isinstance(answer, dict) else None
-    first = messages[0] if isinstance(messages, list) and messages else None
-    return SendResult(external_id=meta.answer_id(first.get("id")) if isinstance(first, dict) else None)
+    return SendResult(external_id=meta.graph_id(answer, "messages", 0, "id"))
 
 
 def _change(raw: Any, where: str, credentials: Credentials) -> list[Event]:
-    change = meta.obj(raw, where)
-    field = meta.string(change, "field", where, max_length=meta.MAX_ID)
+    change = field_object(raw, where)
+    field = meta.string(change, "field", where, max_length=MAX_ID)
     if field not in ("messages", "smb_message_echoes"):
         return [Ignored(kind=meta.label(field), detail=where)]
-    value = meta.obj(change.get("value"), f"{where}.value")
+    value = field_object(change.get("value"), f"{where}.value")
     where = f"{where}.value"
     metadata = value.get("metadata")
     number = metadata.get("phone_number_id") if isinstance(metadata, dict) else None
     if credentials.account_id and isinstance(number, str) and number != credentials.account_id:
         return [Ignored(kind="other_account", detail=f"{where} is for {number[:64]}, not {credentials.account_id}")]
     if field == "smb_message_echoes":
-        echoes = meta.array(value.get("message_echoes"), f"{where}.message_echoes")
+        echoes = field_array(value.get("message_echoes"), f"{where}.message_echoes")
         return [_echo(echo, f"{where}.message_echoes[{index}]") for index, echo in enumerate(echoes)]
     names = _names(value.get("contacts"), f"{where}.contacts")
     events: list[Event] = []
@@ -123,21 +121,21 @@ def _names(raw: Any, where: str) -> dict[str, str]:
     names: dict[str, str] = {}
     if raw is None:
         return names
-    for index, value in enumerate(meta.array(raw, where)):
+    for index, value in enumerate(field_array(raw, where)):
         path = f"{where}[{index}]"
-        contact = meta.obj(value, path)
+        contact = field_object(value, path)
         profile = contact.get("profile")
         if "wa_id" not in contact or profile is None:
             continue
-        profile = meta.obj(profile, f"{path}.profile")
+        profile = field_object(profile, f"{path}.profile")
         wa_id = meta.ident(contact, "wa_id", path)
-        names[wa_id] = meta.string(profile, "name", f"{path}.profile", max_length=meta.MAX_NAME, required=False)
+        names[wa_id] = meta.string(profile, "name", f"{path}.profile", max_length=MAX_NAME, required=False)
     return names
 
 
 def _message(raw: Any, where: str, names: dict[str, str]) -> Event:
-    message = meta.obj(raw, where)
-    kind = meta.string(message, "type", where, max_length=meta.MAX_ID)
+    message = field_object(raw, where)
+    kind = meta.string(message, "type", where, max_length=MAX_ID)
     if kind == "edit":
         return _edit(message, where)
     content = _content(message, kind, where)
@@ -159,50 +157,46 @@ def _content(message: dict[str, Any], kind: str, where: str) -> _Content | None:
     """The text and files of a message of type `kind`, or None for a type the helpdesk does not show."""
     path = f"{where}.{kind}"
     if kind == "text":
-        return meta.string(meta.obj(message.get("text"), path), "body", path, max_length=meta.MAX_TEXT), ()
+        return meta.string(field_object(message.get("text"), path), "body", path, max_length=MAX_TEXT), ()
     if kind in _MEDIA_KINDS:
-        media = meta.obj(message.get(kind), path)
+        media = field_object(message.get(kind), path)
         attachment = Attachment(
             kind=_MEDIA_KINDS[kind],
             url=meta.string(media, "url", path, max_length=meta.MAX_URL, required=False),
             media_id=meta.ident(media, "id", path),
-            mime_type=meta.string(media, "mime_type", path, max_length=meta.MAX_ID, required=False),
-            name=meta.string(media, "filename", path, max_length=meta.MAX_NAME, required=False),
+            mime_type=meta.string(media, "mime_type", path, max_length=MAX_ID, required=False),
+            name=meta.string(media, "filename", path, max_length=MAX_NAME, required=False),
         )
-        return meta.string(media, "caption", path, max_length=meta.MAX_TEXT, required=False), (attachment,)
+        return meta.string(media, "caption", path, max_length=MAX_TEXT, required=False), (attachment,)
     if kind == "location":
-        place = meta.obj(message.get("location"), path)
-        name = meta.string(place, "name", path, max_length=meta.MAX_NAME, required=False)
-        address = meta.string(place, "address", path, max_length=meta.MAX_TEXT, required=False)
-        attachment, text = meta.location(
-            meta.coordinate(place, "latitude", path, limit=90),
-            meta.coordinate(place, "longitude", path, limit=180),
-            ", ".join(part for part in (name, address) if part),
-        )
+        place = field_object(message.get("location"), path)
+        name = meta.string(place, "name", path, max_length=MAX_NAME, required=False)
+        address = meta.string(place, "address", path, max_length=MAX_TEXT, required=False)
+        attachment, text = meta.location_at(place, path, ", ".join(part for part in (name, address) if part))
         return meta.joined(text, where=path), (attachment,)
     if kind == "button":
-        return meta.string(meta.obj(message.get("button"), path), "text", path, max_length=meta.MAX_TEXT), ()
+        return meta.string(field_object(message.get("button"), path), "text", path, max_length=MAX_TEXT), ()
     if kind == "interactive":
-        return _interactive(meta.obj(message.get("interactive"), path), path)
+        return _interactive(field_object(message.get("interactive"), path), path)
     return None
 
 
 def _interactive(interactive: dict[str, Any], where: str) -> _Content | None:
     """A tap on a reply button or a list row reads as its title; other interactive replies are not shown."""
-    reply = meta.string(interactive, "type", where, max_length=meta.MAX_ID)
+    reply = meta.string(interactive, "type", where, max_length=MAX_ID)
     if reply not in ("button_reply", "list_reply"):
         return None
     path = f"{where}.{reply}"
-    return meta.string(meta.obj(interactive.get(reply), path), "title", path, max_length=meta.MAX_TEXT), ()
+    return meta.string(field_object(interactive.get(reply), path), "title", path, max_length=MAX_TEXT), ()
 
 
 def _edit(message: dict[str, Any], where: str) -> Event:
     """A contact changed a message's text or caption: an edit of the original message's id."""
     path = f"{where}.edit"
-    edit = meta.obj(message.get("edit"), path)
+    edit = field_object(message.get("edit"), path)
     original = meta.ident(edit, "original_message_id", path)
-    edited = meta.obj(edit.get("message"), f"{path}.message")
-    kind = meta.string(edited, "type", f"{path}.message", max_length=meta.MAX_ID)
+    edited = field_object(edit.get("message"), f"{path}.message")
+    kind = meta.string(edited, "type", f"{path}.message", max_length=MAX_ID)
     content = _content(edited, kind, f"{path}.message")
     if content is None or not content[0]:
         return Ignored(kind="edit", detail=f"{original}: no text to show")
@@ -215,8 +209,8 @@ def _edit(message: dict[str, Any], where: str) -> Event:
 
 
 def _status(raw: Any, where: str) -> Event:
-    status = meta.obj(raw, where)
-    name = meta.string(status, "status", where, max_length=meta.MAX_ID)
+    status = field_object(raw, where)
+    name = meta.string(status, "status", where, max_length=MAX_ID)
     if name not in STATUSES:
         # "deleted", "warning", or a status newer than this code.
         return Ignored(kind="status", detail=meta.label(name))
@@ -225,15 +219,15 @@ def _status(raw: Any, where: str) -> Event:
         status=name,
         at=meta.instant(status.get("timestamp"), f"{where}.timestamp", milliseconds=False),
         external_id=meta.ident(status, "id", where),
-        recipient_id=meta.string(status, "recipient_id", where, max_length=meta.MAX_ID, required=False),
+        recipient_id=meta.string(status, "recipient_id", where, max_length=MAX_ID, required=False),
         error=error,
     )
 
 
 def _echo(raw: Any, where: str) -> Event:
     """A message the business sent from the WhatsApp Business app, to a contact."""
-    echo = meta.obj(raw, where)
-    kind = meta.string(echo, "type", where, max_length=meta.MAX_ID)
+    echo = field_object(raw, where)
+    kind = meta.string(echo, "type", where, max_length=MAX_ID)
     content = _content(echo, kind, where) if kind != "edit" else None
     if content is None:
         return Ignored(kind=f"echo_{meta.label(kind)}", detail=_ignored_detail(echo, where))
@@ -257,4 +251,4 @@ def _ignored_detail(message: dict[str, Any], where: str) -> str:
 
 
 def _optional_array(value: dict[str, Any], key: str, where: str) -> list[Any]:
-    return [] if value.get(key) is None else meta.array(value[key], f"{where}.{key}")
+    return [] if value.get(key) is None else field_array(value[key], f"{where}.{key}")

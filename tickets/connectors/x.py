@@ -14,17 +14,10 @@ ending in `_events` and a `users` map that gives the sender's profile name.
 - X has no DM edits. A delivery for another user subscribed to the same app is Ignored as a whole.
 
 Replies: POST {base}/2/dm_conversations/with/{recipient}/messages with an OAuth 2.0 user-context bearer token.
-
-The small field helpers here (`clean_text`, `epoch_instant`, `json_object`, `answer_field`) are shared with the
-WeChat connector.
 """
 
-import base64
-import hashlib
-import hmac
 import json
 import urllib.parse
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tickets.connectors.base import (
@@ -39,30 +32,38 @@ from tickets.connectors.base import (
     InboundMessage,
     OutboundReply,
     PayloadInvalid,
-    SendFailed,
     SendResult,
     SignatureInvalid,
     StatusUpdate,
+    base_url,
+    configured,
+    hmac_base64,
     post_json,
+    safe_equal,
+    signature_header,
+)
+from tickets.connectors.fields import (
+    MAX_ID,
+    MAX_NAME,
+    MAX_TEXT,
+    MAX_URL,
+    answer_id,
+    field_array,
+    field_object,
+    field_string,
+    json_answer,
+    json_object,
+    unix_time,
 )
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 DEFAULT_BASE_URL = "https://api.x.com"
-MAX_ID = 255
-MAX_NAME = 200
-MAX_TEXT = 100_000
-# Platforms send the moment a message was written; anything outside these years is a bug upstream, and
-# extreme values cannot be stored or shown (PostgreSQL and Python disagree on the range).
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
-LATEST = datetime(2100, 1, 1, tzinfo=UTC)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MEDIA_KINDS = {"photo": "image", "video": "video", "animated_gif": "video"}
 
 
 def sign(secret: str, data: bytes) -> str:
     """`sha256=` and the base64 HMAC-SHA256 of `data` with the consumer secret: X's signature and CRC answer."""
-    digest = hmac.new(secret.encode(), data, hashlib.sha256).digest()
-    return "sha256=" + base64.b64encode(digest).decode()
+    return "sha256=" + hmac_base64(secret, data)
 
 
 def handshake(*, credentials: Credentials, delivery: Delivery) -> HandshakeAnswer:
@@ -80,22 +81,18 @@ def handshake(*, credentials: Credentials, delivery: Delivery) -> HandshakeAnswe
 
 def verify(*, credentials: Credentials, delivery: Delivery) -> None:
     """Raise SignatureInvalid unless x-twitter-webhooks-signature is the body signed with the consumer secret."""
-    given = delivery.header(SIGNATURE_HEADER)
-    if not given:
-        raise SignatureInvalid(f"missing {SIGNATURE_HEADER} header")
-    if not given.startswith("sha256="):
-        raise SignatureInvalid(f"{SIGNATURE_HEADER} must look like sha256=<base64 digest>")
+    given = signature_header(delivery, SIGNATURE_HEADER, prefix="sha256=", digest="base64 digest")
     if not credentials.secret:
         # Anyone can compute an HMAC with an empty key: never accept one.
         raise SignatureInvalid("the channel account has no consumer secret to check signatures with")
-    if not hmac.compare_digest(given.encode(), sign(credentials.secret, delivery.body).encode()):
+    if not safe_equal(given, sign(credentials.secret, delivery.body)):
         raise SignatureInvalid(f"{SIGNATURE_HEADER} does not match the body signed with this account's secret")
 
 
 def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     """The delivery's events in order: every `*_events` list, in the order the keys come."""
     data = json_object(delivery.body)
-    for_user = clean_text(data.get("for_user_id"), "for_user_id", max_length=MAX_ID, required=False)
+    for_user = field_string(data.get("for_user_id"), "for_user_id", max_length=MAX_ID, required=False)
     if credentials.account_id and for_user and for_user != credentials.account_id:
         return [Ignored(kind="other_account", detail=f"the delivery is for X user {for_user}")]
     own_id = credentials.account_id or for_user
@@ -106,30 +103,20 @@ def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     for key, items in data.items():
         if not key.endswith("_events"):
             continue  # for_user_id, users, apps, user_has_blocked...: context, not events
-        if not isinstance(items, list):
-            raise PayloadInvalid(f"field '{key}' must be a list")
-        for index, item in enumerate(items):
+        for index, item in enumerate(field_array(items, key)):
             where = f"{key}[{index}]"
-            if not isinstance(item, dict):
-                raise PayloadInvalid(f"field '{where}' must be an object")
-            events.append(_event(key, item, where, own_id=own_id, users=users))
+            events.append(_event(key, field_object(item, where), where, own_id=own_id, users=users))
     return events or [Ignored(kind="no_events", detail="the delivery holds no event list")]
 
 
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Send the reply as a DM to the contact; SendFailed when X does not take it."""
-    if not credentials.access_token:
-        raise SendFailed("the channel account has no X access token", retryable=False)
-    base = (credentials.base_url or DEFAULT_BASE_URL).rstrip("/")
+    token = configured(credentials.access_token, "X access token")
     recipient = urllib.parse.quote(reply.recipient_id, safe="")
+    url = f"{base_url(credentials, DEFAULT_BASE_URL)}/2/dm_conversations/with/{recipient}/messages"
     body = json.dumps({"text": reply.text}).encode()
-    answer = post_json(
-        f"{base}/2/dm_conversations/with/{recipient}/messages",
-        body,
-        headers={"Authorization": f"Bearer {credentials.access_token}"},
-        timeout=timeout,
-    )
-    return SendResult(external_id=answer_field(answer, "data", "dm_event_id"))
+    answer = post_json(url, body, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    return SendResult(external_id=answer_id(json_answer(answer), "data", "dm_event_id"))
 
 
 def _event(key: str, item: dict[str, Any], where: str, *, own_id: str, users: dict[str, Any]) -> Event:
@@ -144,17 +131,17 @@ def _event(key: str, item: dict[str, Any], where: str, *, own_id: str, users: di
 
 
 def _message(item: dict[str, Any], where: str, *, own_id: str, users: dict[str, Any]) -> Event:
-    external_id = clean_text(item.get("id"), f"{where}.id", max_length=MAX_ID)
-    sent_at = epoch_instant(item.get("created_timestamp"), f"{where}.created_timestamp", per_second=1000)
-    create = _object(item, "message_create", where)
-    sender_id = clean_text(create.get("sender_id"), f"{where}.message_create.sender_id", max_length=MAX_ID)
-    target = _object(create, "target", f"{where}.message_create")
-    recipient_id = clean_text(
+    external_id = field_string(item.get("id"), f"{where}.id", max_length=MAX_ID)
+    sent_at = unix_time(item.get("created_timestamp"), f"{where}.created_timestamp", per_second=1000, digits=True)
+    create = field_object(item.get("message_create"), f"{where}.message_create")
+    sender_id = field_string(create.get("sender_id"), f"{where}.message_create.sender_id", max_length=MAX_ID)
+    target = field_object(create.get("target"), f"{where}.message_create.target")
+    recipient_id = field_string(
         target.get("recipient_id"), f"{where}.message_create.target.recipient_id", max_length=MAX_ID
     )
-    data = _object(create, "message_data", f"{where}.message_create")
     data_where = f"{where}.message_create.message_data"
-    text = clean_text(data.get("text"), f"{data_where}.text", max_length=MAX_TEXT, required=False)
+    data = field_object(create.get("message_data"), data_where)
+    text = field_string(data.get("text"), f"{data_where}.text", max_length=MAX_TEXT, required=False)
     attachment, media_link = _attachment(data, data_where)
     if attachment and media_link and text.endswith(media_link):
         text = text.removesuffix(media_link).rstrip()  # X appends the media's t.co link to the text
@@ -174,23 +161,21 @@ def _message(item: dict[str, Any], where: str, *, own_id: str, users: dict[str, 
 
 def _attachment(data: dict[str, Any], where: str) -> tuple[Attachment | None, str]:
     """The DM's media as an Attachment, and the t.co link X put in the text for it."""
-    attachment = data.get("attachment")
-    if attachment is None:
+    if data.get("attachment") is None:
         return None, ""
-    if not isinstance(attachment, dict):
-        raise PayloadInvalid(f"field '{where}.attachment' must be an object")
+    attachment = field_object(data["attachment"], f"{where}.attachment")
     if attachment.get("type") != "media":
         return None, ""  # a shared location or a future kind: the text still comes through
-    media = _object(attachment, "media", f"{where}.attachment")
     media_where = f"{where}.attachment.media"
-    media_type = clean_text(media.get("type"), f"{media_where}.type", max_length=MAX_ID)
-    url = clean_text(media.get("media_url_https"), f"{media_where}.media_url_https", max_length=2000)
+    media = field_object(attachment.get("media"), media_where)
+    media_type = field_string(media.get("type"), f"{media_where}.type", max_length=MAX_ID)
+    url = field_string(media.get("media_url_https"), f"{media_where}.media_url_https", max_length=MAX_URL)
     mime_type = ""
     if media_type in ("video", "animated_gif"):
         # media_url_https is only the video's still; the file itself is the best-quality variant.
         url, mime_type = _best_variant(media, media_where) or (url, "")
-    link = clean_text(media.get("url"), f"{media_where}.url", max_length=2000, required=False)
-    media_id = clean_text(media.get("id_str"), f"{media_where}.id_str", max_length=MAX_ID, required=False)
+    link = field_string(media.get("url"), f"{media_where}.url", max_length=MAX_URL, required=False)
+    media_id = field_string(media.get("id_str"), f"{media_where}.id_str", max_length=MAX_ID, required=False)
     kind = _MEDIA_KINDS.get(media_type, "file")
     return Attachment(kind=kind, url=url, media_id=media_id, mime_type=mime_type), link
 
@@ -204,16 +189,16 @@ def _best_variant(media: dict[str, Any], where: str) -> tuple[str, str] | None:
     if not usable:
         return None
     best = max(usable, key=lambda v: v["bitrate"] if isinstance(v.get("bitrate"), int) else -1)
-    url = clean_text(best["url"], f"{where}.video_info.variants.url", max_length=2000)
+    url = field_string(best["url"], f"{where}.video_info.variants.url", max_length=MAX_URL)
     content_type = best.get("content_type")
     return url, content_type[:MAX_ID] if isinstance(content_type, str) else ""
 
 
 def _mark_read(item: dict[str, Any], where: str, *, own_id: str) -> Event:
-    sender_id = clean_text(item.get("sender_id"), f"{where}.sender_id", max_length=MAX_ID)
+    sender_id = field_string(item.get("sender_id"), f"{where}.sender_id", max_length=MAX_ID)
     if own_id and sender_id == own_id:
         return Ignored(kind="direct_message_mark_read", detail=f"{where}: our own account read the conversation")
-    read_at = epoch_instant(item.get("created_timestamp"), f"{where}.created_timestamp", per_second=1000)
+    read_at = unix_time(item.get("created_timestamp"), f"{where}.created_timestamp", per_second=1000, digits=True)
     return StatusUpdate(status="read", at=read_at, recipient_id=sender_id, watermark=read_at)
 
 
@@ -221,80 +206,5 @@ def _user_name(users: dict[str, Any], user_id: str) -> str:
     user = users.get(user_id)
     if user is None:
         return ""
-    if not isinstance(user, dict):
-        raise PayloadInvalid(f"field 'users.{user_id}' must be an object")
-    return clean_text(user.get("name"), f"users.{user_id}.name", max_length=MAX_NAME, required=False)
-
-
-def _object(data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-    value = data.get(key)
-    if value is None:
-        raise PayloadInvalid(f"missing field '{where}.{key}'")
-    if not isinstance(value, dict):
-        raise PayloadInvalid(f"field '{where}.{key}' must be an object")
-    return value
-
-
-def json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or PayloadInvalid saying why it is not one."""
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PayloadInvalid(f"the body is not valid JSON: {exc}") from exc
-    except (ValueError, RecursionError) as exc:
-        # Python's own limits: integers over 4,300 digits, nesting deeper than the recursion limit.
-        raise PayloadInvalid(f"the body is JSON this endpoint cannot read: {exc}") from exc
-    if not isinstance(data, dict):
-        raise PayloadInvalid("the body must be a JSON object")
-    return data
-
-
-def clean_text(value: object, name: str, *, max_length: int, required: bool = True) -> str:
-    """`value` as a trimmed string without NUL characters; PayloadInvalid naming field `name` when it is not one,
-    is empty but `required`, or is longer than `max_length`."""
-    if value is None:
-        if required:
-            raise PayloadInvalid(f"missing field '{name}'")
-        return ""
-    if not isinstance(value, str):
-        raise PayloadInvalid(f"field '{name}' must be a string")
-    # PostgreSQL text cannot hold NUL characters, and no person types one: drop them.
-    value = value.replace("\x00", "").strip()
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise PayloadInvalid(f"field '{name}' is not valid Unicode (a lone surrogate escape)") from exc
-    if required and not value:
-        raise PayloadInvalid(f"field '{name}' must not be empty")
-    if len(value) > max_length:
-        raise PayloadInvalid(f"field '{name}' is longer than {max_length} characters")
-    return value
-
-
-def epoch_instant(value: object, name: str, *, per_second: int) -> datetime:
-    """A platform's Unix timestamp (`per_second` 1 for seconds, 1000 for milliseconds, as digits or an integer)
-    as an aware UTC datetime between 2000 and 2100; PayloadInvalid naming field `name` otherwise."""
-    unit = "seconds" if per_second == 1 else "milliseconds"
-    if value is None:
-        raise PayloadInvalid(f"missing field '{name}'")
-    raw = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 20):
-        raise PayloadInvalid(f"field '{name}' must be a Unix time in {unit}")
-    count = int(raw)
-    earliest, latest = (int((bound - _EPOCH).total_seconds()) * per_second for bound in (EARLIEST, LATEST))
-    if not earliest <= count <= latest:
-        raise PayloadInvalid(f"field '{name}' must be between {EARLIEST:%Y} and {LATEST:%Y}")
-    return _EPOCH + timedelta(microseconds=count * (1_000_000 // per_second))
-
-
-def answer_field(answer: bytes, *path: str) -> str | None:
-    """The id at `path` in a platform's JSON answer, or None: a 2xx answer without one still means sent."""
-    try:
-        value: object = json.loads(answer) if answer.strip() else None
-    except (ValueError, RecursionError):
-        return None
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    return str(value)[:MAX_ID] or None
+    name = field_object(user, f"users.{user_id}").get("name")
+    return field_string(name, f"users.{user_id}.name", max_length=MAX_NAME, required=False)

@@ -1,4 +1,4 @@
-"""What the Messenger, Instagram and WhatsApp connector tests share: fixtures, signed deliveries, the cases
+"""What the Messenger, Instagram and WhatsApp connector tests share: credentials, signed deliveries, the cases
 every Meta platform must pass (signatures, handshakes, malformed bodies) and a reply to send."""
 
 import hashlib
@@ -6,14 +6,10 @@ import hmac
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from tests.tickets.connectors import helpers
 from tickets.connectors.base import Credentials, Delivery, OutboundReply
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-# Real deliveries from public SDKs' test suites, shared on every machine here (never copied into the repo).
-REFERENCE = Path("/work/shared/platform-payloads")
 
 SECRET = "app-secret-1234"
 VERIFY_TOKEN = "verify-token-5678"
@@ -28,66 +24,31 @@ BOTMAN_FILE = "messenger/a_text_message_botman.json"
 BOTMAN_SIGNATURE = "sha1=74432bfe572675092cc81b5ac903ff3f971b04e5"
 
 
-def fixture(platform: str, name: str) -> bytes:
-    """The bytes of one of this suite's own fixture files."""
-    return (FIXTURES / platform / name).read_bytes()
-
-
-def reference_files(platform: str) -> list[Path]:
-    """The shared reference deliveries of `platform` (none when the directory is missing)."""
-    return sorted((REFERENCE / platform).glob("*.json"))
-
-
 def credentials(**overrides: str) -> Credentials:
     """A channel account's credentials with a secret, a verify token and an access token."""
     values = {"secret": SECRET, "verify_token": VERIFY_TOKEN, "access_token": ACCESS_TOKEN, **overrides}
     return Credentials(**values)
 
 
-def delivery(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    """A POST delivery of `body` with `headers` (none: unsigned)."""
-    return Delivery(
-        method="POST", url="https://helpdesk.example/webhooks/1/", query={}, headers=headers or {}, body=body
-    )
-
-
 def signed(body: bytes, secret: str = SECRET) -> Delivery:
     """A POST delivery of `body` signed as Meta signs it."""
     digest = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return delivery(body, {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"})
+    return helpers.delivery(body, {"X-Hub-Signature-256": f"sha256={digest}", "Content-Type": "application/json"})
 
 
-def edited(platform: str, name: str, change: Any) -> bytes:
-    """A fixture's JSON after `change(data)` changed it in place: a malformed variant of a good delivery."""
-    data = json.loads(fixture(platform, name))
-    change(data)
-    return json.dumps(data).encode()
+def in_messaging(path: str, value: Any) -> Callable[[Any], None]:
+    """A change (for helpers.edited) of the field at `path` in a Messenger Platform delivery's first messaging item."""
+    return helpers.setting(f"entry.0.messaging.0.{path}", value)
 
 
-MISSING: Any = object()
-
-
-def setting(path: str, value: Any) -> Callable[[Any], None]:
-    """A change (for `edited`) setting the field at dotted `path` (list indexes as numbers) to `value`, or
-    removing it when `value` is MISSING."""
-
-    def change(data: Any) -> None:
-        *parents, last = path.split(".")
-        target = data
-        for key in parents:
-            target = target[int(key)] if isinstance(target, list) else target[key]
-        index: Any = int(last) if isinstance(target, list) else last
-        if value is MISSING:
-            del target[index]
-        else:
-            target[index] = value
-
-    return change
+def in_change(path: str, value: Any) -> Callable[[Any], None]:
+    """A change (for helpers.edited) of the field at `path` in a WhatsApp delivery's first change's value."""
+    return helpers.setting(f"entry.0.changes.0.value.{path}", value)
 
 
 def handshake_request(query: dict[str, str], method: str = "GET") -> Delivery:
     """Meta's verification request with `query`."""
-    return Delivery(method=method, url="https://helpdesk.example/webhooks/1/", query=query, headers={}, body=b"")
+    return helpers.delivery(method=method, query=query)
 
 
 GOOD_HANDSHAKE = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "1158201444"}
@@ -138,14 +99,10 @@ NOT_DELIVERIES: list[tuple[bytes, str]] = [
 ]
 
 
-def reply(recipient_id: str = "7103496612345678", text: str = "We are on it") -> OutboundReply:
+def reply(recipient_id: str = "7103496612345678") -> OutboundReply:
     """An agent's reply to send."""
-    return OutboundReply(
-        message_id=41,
-        ticket_number=1042,
-        recipient_id=recipient_id,
-        text=text,
-        sent_at=datetime(2026, 11, 23, tzinfo=UTC),
+    return helpers.reply(
+        recipient_id, "We are on it", message_id=41, ticket_number=1042, sent_at=datetime(2026, 11, 23, tzinfo=UTC)
     )
 
 

@@ -3,48 +3,38 @@
 import json
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fake_platform import Answer, FakePlatform
+from tests.tickets.connectors import helpers as h
 from tickets.connectors import line
 from tickets.connectors.base import (
     Attachment,
     Credentials,
-    Delivery,
     HandshakeFailed,
     Ignored,
     InboundMessage,
     MessageEdit,
-    OutboundReply,
     PayloadInvalid,
     SendFailed,
     SignatureInvalid,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "line"
-REFERENCE = Path("/work/shared/platform-payloads/line")
+REFERENCE = h.reference("line")
 SECRET = "8c2a9e1f0b7d4c3a5e6f7a8b9c0d1e2f"
 TOKEN = "channel-access-token-for-tests"
 CREDENTIALS = Credentials(secret=SECRET, access_token=TOKEN)
 USER = "U1a2b3c4d5e6f708192a3b4c5d6e7f809"
-AT_0930 = datetime(2025, 11, 23, 9, 30, tzinfo=UTC)
-
-
-def _delivery(body: bytes, headers: dict[str, str] | None = None) -> Delivery:
-    return Delivery(
-        method="POST", url="https://helpdesk.example/hooks/line/1", query={}, headers=headers or {}, body=body
-    )
 
 
 def _parse(body: bytes) -> list[Any]:
-    return line.parse(credentials=CREDENTIALS, delivery=_delivery(body))
+    return line.parse(credentials=CREDENTIALS, delivery=h.delivery(body))
 
 
 def _fixture(name: str) -> list[Any]:
-    return _parse((FIXTURES / name).read_bytes())
+    return _parse(h.fixture("line", name))
 
 
 def _events(*events: dict[str, Any]) -> bytes:
@@ -56,16 +46,12 @@ def _message_event(message: dict[str, Any], **event: Any) -> dict[str, Any]:
     return {**base, "message": {"id": "900", **message}, **event}
 
 
-def _reply() -> OutboundReply:
-    return OutboundReply(message_id=7, ticket_number=12, recipient_id=USER, text="On its way!", sent_at=AT_0930)
-
-
 # --- handshake and verification -------------------------------------------------------------------------------
 
 
 def test_there_is_no_handshake() -> None:
     with pytest.raises(HandshakeFailed, match="no handshake"):
-        line.handshake(credentials=CREDENTIALS, delivery=Delivery("GET", "https://h/x", {}, {}, b""))
+        line.handshake(credentials=CREDENTIALS, delivery=h.delivery(method="GET"))
 
 
 @pytest.mark.parametrize(
@@ -77,7 +63,7 @@ def test_there_is_no_handshake() -> None:
 )
 def test_the_published_signature_vectors(secret: str, body: bytes, signature: str) -> None:
     assert line.sign(secret, body) == signature
-    line.verify(credentials=Credentials(secret=secret), delivery=_delivery(body, {"X-Line-Signature": signature}))
+    line.verify(credentials=Credentials(secret=secret), delivery=h.delivery(body, {"X-Line-Signature": signature}))
 
 
 @pytest.mark.parametrize(
@@ -90,19 +76,19 @@ def test_the_published_signature_vectors(secret: str, body: bytes, signature: st
 )
 def test_a_wrong_or_missing_signature_is_refused(headers: dict[str, str], message: str) -> None:
     with pytest.raises(SignatureInvalid, match=message):
-        line.verify(credentials=Credentials(secret="SECRET"), delivery=_delivery(b"{}", headers))
+        line.verify(credentials=Credentials(secret="SECRET"), delivery=h.delivery(b"{}", headers))
 
 
 def test_a_signature_of_other_bytes_is_refused() -> None:
-    delivery = _delivery(b"{} ", {"x-line-signature": "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA="})
+    other_bytes = h.delivery(b"{} ", {"x-line-signature": "3q8QXTAGaey18yL8FWTqdVlbMr6hcuNvM4tefa0o9nA="})
     with pytest.raises(SignatureInvalid):
-        line.verify(credentials=Credentials(secret="SECRET"), delivery=delivery)
+        line.verify(credentials=Credentials(secret="SECRET"), delivery=other_bytes)
 
 
 def test_an_account_without_a_secret_refuses_every_delivery() -> None:
-    delivery = _delivery(b"{}", {"x-line-signature": line.sign("", b"{}")})
+    signed_without_a_key = h.delivery(b"{}", {"x-line-signature": line.sign("", b"{}")})
     with pytest.raises(SignatureInvalid, match="no channel secret"):
-        line.verify(credentials=Credentials(secret=""), delivery=delivery)
+        line.verify(credentials=Credentials(secret=""), delivery=signed_without_a_key)
 
 
 # --- parsing ----------------------------------------------------------------------------------------------------
@@ -115,7 +101,7 @@ def test_a_text_message() -> None:
             sender_id=USER,
             sender_name="",
             text="My order has not arrived",
-            sent_at=AT_0930,
+            sent_at=h.AT_0930,
         )
     ]
 
@@ -202,8 +188,8 @@ def test_an_empty_text_is_ignored() -> None:
     ]
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="no reference deliveries on this machine")
-@pytest.mark.parametrize("name", sorted(path.name for path in REFERENCE.glob("*.json")) if REFERENCE.is_dir() else [])
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=h.NO_REFERENCE)
+@pytest.mark.parametrize("name", [path.name for path in h.reference_files("line")])
 def test_every_reference_delivery_parses(name: str) -> None:
     events = _parse((REFERENCE / name).read_bytes())
     assert events or name == "g_unsend_event.json"
@@ -220,7 +206,7 @@ def test_every_reference_delivery_parses(name: str) -> None:
         ]
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="no reference deliveries on this machine")
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=h.NO_REFERENCE)
 def test_the_reference_batch_of_every_event_type() -> None:
     events = _parse((REFERENCE / "b_batch_28_events_all_types.json").read_bytes())
     kinds = [type(event).__name__ if not isinstance(event, Ignored) else event.kind for event in events]
@@ -236,14 +222,17 @@ def test_the_reference_batch_of_every_event_type() -> None:
         (b"<xml/>", "not valid JSON"),
         (b'"events"', "must be a JSON object"),
         (b"{}", "missing field 'events'"),
-        (b'{"events": {}}', "'events' must be a list"),
+        (b'{"events": {}}', "'events' must be an array"),
         (b'{"events": [1]}', r"'events\[0\]' must be an object"),
         (b'{"events": [{}]}', r"missing field 'events\[0\].type'"),
         (b'{"events": [{"type": 5}]}', r"'events\[0\].type' must be a string"),
         (_events({"type": "message"}), r"missing field 'events\[0\].message'"),
         (_events(_message_event({"type": "text", "text": "a"}, source=None)), r"'events\[0\].source'"),
         (_events(_message_event({"type": "text", "text": "a"}, source={"userId": 4})), "source.userId' must be"),
-        (_events(_message_event({"type": "text", "text": "a"}, timestamp="1")), "timestamp' must be a whole number"),
+        (
+            _events(_message_event({"type": "text", "text": "a"}, timestamp="1")),
+            "timestamp' must be a Unix time in milliseconds",
+        ),
         (_events(_message_event({"type": "text", "text": "a"}, timestamp=1763890200)), "between 2000 and 2100"),
         (_events(_message_event({"type": "text", "text": "a", "id": None})), "missing field 'events.0..message.id'"),
         (_events(_message_event({"type": "text", "id": "1"})), r"missing field 'events\[0\].message.text'"),
@@ -266,15 +255,17 @@ def test_malformed_deliveries_are_refused_saying_what_is_wrong(body: bytes, mess
 # --- sending ----------------------------------------------------------------------------------------------------
 
 
+PUSH = "/v2/bot/message/push"
+
+
 def _send(platform: FakePlatform, **changes: str) -> Any:
-    credentials = Credentials(**{"secret": SECRET, "access_token": TOKEN, "base_url": platform.url + "/", **changes})
-    return line.send_reply(credentials=credentials, reply=_reply(), timeout=5)
+    return line.send_reply(
+        credentials=h.on(platform, CREDENTIALS, slash="/", **changes), reply=h.reply(USER), timeout=5
+    )
 
 
 def test_a_reply_is_pushed_to_the_user(platform_api: FakePlatform) -> None:
-    platform_api.answer(
-        "/v2/bot/message/push", {"sentMessages": [{"id": "461230966842064897", "quoteToken": "IStG5h"}]}
-    )
+    platform_api.answer(PUSH, {"sentMessages": [{"id": "461230966842064897", "quoteToken": "IStG5h"}]})
     assert _send(platform_api).external_id == "461230966842064897"
     [request] = platform_api.requests
     assert (request.method, request.path) == ("POST", "/v2/bot/message/push")
@@ -285,24 +276,24 @@ def test_a_reply_is_pushed_to_the_user(platform_api: FakePlatform) -> None:
 
 
 def test_every_attempt_at_a_reply_carries_the_same_retry_key(platform_api: FakePlatform) -> None:
-    platform_api.answer("/v2/bot/message/push", Answer(status=500), {"sentMessages": [{"id": "1"}]})
+    platform_api.answer(PUSH, Answer(status=500), {"sentMessages": [{"id": "1"}]})
     with pytest.raises(SendFailed):
         _send(platform_api)
     _send(platform_api)
     first, second = (request.headers["X-Line-Retry-Key"] for request in platform_api.requests)
-    assert first == second == line.retry_key(_reply())
-    other = OutboundReply(message_id=8, ticket_number=12, recipient_id=USER, text="On its way!", sent_at=AT_0930)
+    assert first == second == line.retry_key(h.reply(USER))
+    other = h.reply(USER, message_id=8)
     assert line.retry_key(other) != first
 
 
 def test_a_retry_key_accepted_before_means_the_reply_went_out(platform_api: FakePlatform) -> None:
     body = {"message": "The retry key is already accepted", "sentMessages": [{"id": "461230966842064897"}]}
-    platform_api.answer("/v2/bot/message/push", Answer(status=409, body=json.dumps(body).encode()))
+    platform_api.answer(PUSH, Answer(status=409, body=json.dumps(body).encode()))
     assert _send(platform_api).external_id == "461230966842064897"
 
 
 def test_a_success_without_an_id_still_counts_as_sent(platform_api: FakePlatform) -> None:
-    platform_api.answer("/v2/bot/message/push", {})
+    platform_api.answer(PUSH, {})
     assert _send(platform_api).external_id is None
 
 
@@ -311,25 +302,19 @@ def test_a_refusal_carries_lines_explanation(platform_api: FakePlatform) -> None
         "message": "The request body has 1 error(s)",
         "details": [{"message": "Length must be between 0 and 5000", "property": "messages[0].text"}],
     }
-    platform_api.answer("/v2/bot/message/push", Answer(status=400, body=json.dumps(body).encode()))
-    with pytest.raises(SendFailed) as caught:
-        _send(platform_api)
-    assert caught.value.message == (
+    answer = Answer(status=400, body=json.dumps(body).encode())
+    failure = h.assert_refused(platform_api, PUSH, answer, lambda: _send(platform_api), retryable=False)
+    assert failure.message == (
         "the platform answered HTTP 400: The request body has 1 error(s); "
         "messages[0].text: Length must be between 0 and 5000"
     )
-    assert caught.value.retryable is False
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(400, False), (401, False), (429, True), (500, True)])
 def test_http_errors_say_whether_a_retry_may_help(platform_api: FakePlatform, status: int, retryable: bool) -> None:
-    platform_api.answer("/v2/bot/message/push", Answer(status=status, body=b'{"message": "nope"}'))
-    with pytest.raises(SendFailed, match="nope") as caught:
-        _send(platform_api)
-    assert caught.value.retryable is retryable
+    answer = Answer(status=status, body=b'{"message": "nope"}')
+    h.assert_refused(platform_api, PUSH, answer, lambda: _send(platform_api), retryable=retryable, saying="nope")
 
 
-def test_an_account_without_an_access_token_cannot_send() -> None:
-    with pytest.raises(SendFailed, match="no channel access token") as caught:
-        line.send_reply(credentials=Credentials(secret=SECRET), reply=_reply(), timeout=5)
-    assert caught.value.retryable is False
+def test_an_account_without_an_access_token_cannot_send(platform_api: FakePlatform) -> None:
+    h.assert_not_sent(platform_api, lambda: _send(platform_api, access_token=""), "no channel access token")

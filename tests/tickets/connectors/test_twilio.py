@@ -5,12 +5,12 @@ import base64
 import json
 import urllib.parse
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.fake_platform import Answer, FakePlatform
+from tests.tickets.connectors import helpers as h
 from tickets.connectors import twilio
 from tickets.connectors.base import (
     Attachment,
@@ -19,28 +19,24 @@ from tickets.connectors.base import (
     HandshakeFailed,
     Ignored,
     InboundMessage,
-    OutboundReply,
     PayloadInvalid,
-    SendFailed,
     SignatureInvalid,
     StatusUpdate,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "twilio"
-REFERENCE = Path("/work/shared/platform-payloads/twilio")
+REFERENCE = h.reference("twilio")
 AUTH_TOKEN = "f1e2d3c4b5a69788796a5b4c3d2e1f00"
 ACCOUNT = "ACa1b2c3d4e5f60718293a4b5c6d7e8f90"
 CREDENTIALS = Credentials(secret=AUTH_TOKEN, account_id=ACCOUNT, sender_address="+14155550100")
 URL = "https://helpdesk.example/hooks/twilio/3?channel=sms"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 DATE = "Sun, 23 Nov 2025 09:30:00 GMT"
-AT_0930 = datetime(2025, 11, 23, 9, 30, tzinfo=UTC)
+CONTACT = "+14155550123"
 
 
 def _delivery(body: bytes, headers: dict[str, str] | None = None, url: str = URL) -> Delivery:
-    return Delivery(
-        method="POST", url=url, query={}, headers={**FORM, "Date": DATE} if headers is None else headers, body=body
-    )
+    """A form POST as Twilio makes it: dated, unless `headers` say otherwise."""
+    return h.delivery(body, {**FORM, "Date": DATE} if headers is None else headers, url=url)
 
 
 def _parse(body: bytes, headers: dict[str, str] | None = None) -> list[Any]:
@@ -48,7 +44,7 @@ def _parse(body: bytes, headers: dict[str, str] | None = None) -> list[Any]:
 
 
 def _fixture(name: str) -> list[Any]:
-    return _parse((FIXTURES / name).read_bytes())
+    return _parse(h.fixture("twilio", name))
 
 
 def _form(**fields: str) -> bytes:
@@ -61,16 +57,12 @@ def _signed(body: bytes, url: str = URL) -> Delivery:
     return _delivery(body, {**FORM, "X-Twilio-Signature": signature}, url=url)
 
 
-def _reply(recipient_id: str = "+14155550123") -> OutboundReply:
-    return OutboundReply(message_id=7, ticket_number=12, recipient_id=recipient_id, text="On its way!", sent_at=AT_0930)
-
-
 # --- handshake and verification -------------------------------------------------------------------------------
 
 
 def test_there_is_no_handshake() -> None:
     with pytest.raises(HandshakeFailed, match="no handshake"):
-        twilio.handshake(credentials=CREDENTIALS, delivery=Delivery("GET", URL, {}, {}, b""))
+        twilio.handshake(credentials=CREDENTIALS, delivery=h.delivery(method="GET", url=URL))
 
 
 def test_the_published_signature_vector() -> None:
@@ -78,12 +70,12 @@ def test_the_published_signature_vector() -> None:
     fields = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675309", "Digits": "1234", "From": "+14158675309"}
     body = urllib.parse.urlencode({**fields, "To": "+18005551212"}).encode()
     assert twilio.sign("12345", url, urllib.parse.parse_qsl(body.decode())) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
-    delivery = _delivery(body, {**FORM, "x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}, url=url)
-    twilio.verify(credentials=Credentials(secret="12345"), delivery=delivery)
+    signed = _delivery(body, {**FORM, "x-twilio-signature": "RSOYDt4T1cUTdK1PDd93/VVr8B8="}, url=url)
+    twilio.verify(credentials=Credentials(secret="12345"), delivery=signed)
 
 
 def test_a_signed_fixture_verifies() -> None:
-    twilio.verify(credentials=CREDENTIALS, delivery=_signed((FIXTURES / "mms_media.txt").read_bytes()))
+    twilio.verify(credentials=CREDENTIALS, delivery=_signed(h.fixture("twilio", "mms_media.txt")))
 
 
 def test_a_signature_for_another_url_is_refused() -> None:
@@ -124,7 +116,7 @@ def test_an_sms() -> None:
             sender_id="+14155550123",
             sender_name="",
             text="My order has not arrived 📦",
-            sent_at=AT_0930,
+            sent_at=h.AT_0930,
         )
     ]
 
@@ -192,13 +184,13 @@ def test_a_base64_looking_body_is_kept_as_written() -> None:
 )
 def test_status_callbacks(name: str, status: str, error: str) -> None:
     [update] = _fixture(name)
-    assert update == StatusUpdate(status=status, at=AT_0930, external_id=update.external_id, error=error)
+    assert update == StatusUpdate(status=status, at=h.AT_0930, external_id=update.external_id, error=error)
     assert update.external_id.startswith("SM")
 
 
 def test_a_failure_with_only_a_code() -> None:
     body = b"MessageSid=SM9&MessageStatus=failed&ErrorCode=21610"
-    assert _parse(body) == [StatusUpdate(status="failed", at=AT_0930, external_id="SM9", error="Twilio error 21610")]
+    assert _parse(body) == [StatusUpdate(status="failed", at=h.AT_0930, external_id="SM9", error="Twilio error 21610")]
 
 
 @pytest.mark.parametrize(
@@ -219,7 +211,7 @@ def test_without_a_usable_date_header_the_arrival_is_now(date: str | None) -> No
 
 def test_a_date_header_in_another_zone_is_converted_to_utc() -> None:
     [message] = _parse(_form(), {**FORM, "Date": "Sun, 23 Nov 2025 10:30:00 +0100"})
-    assert message.sent_at == AT_0930
+    assert message.sent_at == h.AT_0930
     assert message.sent_at.utcoffset() == timedelta(0)
 
 
@@ -228,8 +220,8 @@ def test_a_body_without_a_content_type_is_read_as_a_form() -> None:
     assert message.text == "hi"
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="no reference deliveries on this machine")
-@pytest.mark.parametrize("name", sorted(path.name for path in REFERENCE.glob("*.txt")) if REFERENCE.is_dir() else [])
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=h.NO_REFERENCE)
+@pytest.mark.parametrize("name", [path.name for path in h.reference_files("twilio", "*.txt")])
 def test_every_reference_delivery_parses(name: str) -> None:
     [event] = _parse((REFERENCE / name).read_bytes())
     expected = {"a": InboundMessage, "d": StatusUpdate, "e": InboundMessage}.get(name[0])
@@ -279,10 +271,8 @@ def test_malformed_deliveries_are_refused_saying_what_is_wrong(
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
 
-def _send(platform: FakePlatform, reply: OutboundReply | None = None, **changes: str) -> Any:
-    fields = {"secret": AUTH_TOKEN, "account_id": ACCOUNT, "sender_address": "+14155550100", "base_url": platform.url}
-    credentials = Credentials(**{**fields, **changes})
-    return twilio.send_reply(credentials=credentials, reply=reply or _reply(), timeout=5)
+def _send(platform: FakePlatform, recipient_id: str = CONTACT, **changes: str) -> Any:
+    return twilio.send_reply(credentials=h.on(platform, CREDENTIALS, **changes), reply=h.reply(recipient_id), timeout=5)
 
 
 def test_a_reply_is_created_with_the_messages_api(platform_api: FakePlatform) -> None:
@@ -317,7 +307,7 @@ def test_a_messaging_service_sends_in_place_of_a_number(platform_api: FakePlatfo
 @pytest.mark.parametrize("sender", ["+14155238886", "whatsapp:+14155238886"])
 def test_a_whatsapp_contact_is_answered_from_the_whatsapp_sender(platform_api: FakePlatform, sender: str) -> None:
     platform_api.answer(MESSAGES, {"sid": "SM1"})
-    _send(platform_api, _reply("whatsapp:+14155550123"), sender_address=sender)
+    _send(platform_api, "whatsapp:+14155550123", sender_address=sender)
     form = platform_api.requests[0].form()
     assert (form["To"], form["From"]) == (["whatsapp:+14155550123"], ["whatsapp:+14155238886"])
 
@@ -329,21 +319,19 @@ def test_a_success_without_a_sid_still_counts_as_sent(platform_api: FakePlatform
 
 def test_a_refusal_carries_twilios_explanation(platform_api: FakePlatform) -> None:
     body = {"code": 21211, "message": "The 'To' number +1415 is not a valid phone number.", "status": 400}
-    platform_api.answer(MESSAGES, Answer(status=400, body=json.dumps(body).encode()))
-    with pytest.raises(SendFailed) as caught:
-        _send(platform_api)
-    assert caught.value.message == (
+    answer = Answer(status=400, body=json.dumps(body).encode())
+    failure = h.assert_refused(platform_api, MESSAGES, answer, lambda: _send(platform_api), retryable=False)
+    assert failure.message == (
         "the platform answered HTTP 400: The 'To' number +1415 is not a valid phone number. (Twilio error 21211)"
     )
-    assert caught.value.retryable is False
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(400, False), (401, False), (429, True), (500, True), (503, True)])
 def test_http_errors_say_whether_a_retry_may_help(platform_api: FakePlatform, status: int, retryable: bool) -> None:
-    platform_api.answer(MESSAGES, Answer(status=status, body=b'{"code": 20500, "message": "Internal Server Error"}'))
-    with pytest.raises(SendFailed, match="Internal Server Error") as caught:
-        _send(platform_api)
-    assert caught.value.retryable is retryable
+    answer = Answer(status=status, body=b'{"code": 20500, "message": "Internal Server Error"}')
+    h.assert_refused(
+        platform_api, MESSAGES, answer, lambda: _send(platform_api), retryable=retryable, saying="Internal Server Error"
+    )
 
 
 @pytest.mark.parametrize(
@@ -354,11 +342,8 @@ def test_http_errors_say_whether_a_retry_may_help(platform_api: FakePlatform, st
         ({"sender_address": ""}, "no sender number"),
     ],
 )
-def test_an_incomplete_account_cannot_send(changes: dict[str, str], message: str) -> None:
-    credentials = Credentials(**{"secret": AUTH_TOKEN, "account_id": ACCOUNT, "sender_address": "+1", **changes})
-    with pytest.raises(SendFailed, match=message) as caught:
-        twilio.send_reply(credentials=credentials, reply=_reply(), timeout=5)
-    assert caught.value.retryable is False
+def test_an_incomplete_account_cannot_send(platform_api: FakePlatform, changes: dict[str, str], message: str) -> None:
+    h.assert_not_sent(platform_api, lambda: _send(platform_api, **changes), message)
 
 
 def test_an_accepted_delivery_is_answered_with_empty_twiml() -> None:

@@ -2,13 +2,12 @@
 
 import base64
 import hashlib
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from tests.fake_platform import Answer, FakePlatform
+from tests.tickets.connectors import helpers as h
 from tickets.connectors import wechat
 from tickets.connectors.base import (
     Attachment,
@@ -18,14 +17,11 @@ from tickets.connectors.base import (
     HandshakeFailed,
     Ignored,
     InboundMessage,
-    OutboundReply,
     PayloadInvalid,
-    SendFailed,
     SignatureInvalid,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "wechat"
-REFERENCE = Path("/work/shared/platform-payloads/wechat")
+REFERENCE = h.reference("wechat")
 # WeChat's published vector: token "test", timestamp 1410685589, nonce "test".
 VECTOR = {"signature": "f21891de399b4e33a1a93c9a7b8a8fffb5a443ff", "timestamp": "1410685589", "nonce": "test"}
 WRONG_VECTOR = {**VECTOR, "signature": "f21891de399b4e33a1a93c9a7b8a8fffb5a443fe"}
@@ -37,28 +33,14 @@ TEXT = "你好，我的订单还没到 <order #1234> & more"  # noqa: RUF001 - C
 SAFE = Credentials(secret="test", aes_key=AES_KEY, account_id=APP_ID)
 
 
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-def delivery(body: bytes = b"", *, method: str = "POST", query: dict[str, str] | None = None) -> Delivery:
-    return Delivery(
-        method=method, url="https://helpdesk.example.com/hooks/wechat/1", query=query or {}, headers={}, body=body
-    )
-
-
 def parse(body: bytes, credentials: Credentials = CREDENTIALS) -> list[Event]:
-    return wechat.parse(credentials=credentials, delivery=delivery(body, query=VECTOR))
+    return wechat.parse(credentials=credentials, delivery=h.delivery(body, query=VECTOR))
 
 
 def message(body: bytes, credentials: Credentials = CREDENTIALS) -> InboundMessage:
     [event] = parse(body, credentials)
     assert isinstance(event, InboundMessage)
     return event
-
-
-def at(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
 
 
 def encrypt(xml: bytes, *, aes_key: str = AES_KEY, app_id: str = APP_ID, random: bytes = b"0123456789abcdef") -> str:
@@ -78,7 +60,7 @@ def safe_delivery(encrypted: str, *, token: str = "test") -> Delivery:
     msg_signature = hashlib.sha1("".join(sorted([token, timestamp, nonce, encrypted])).encode()).hexdigest()
     query = {"timestamp": timestamp, "nonce": nonce, "encrypt_type": "aes", "msg_signature": msg_signature}
     query["signature"] = hashlib.sha1("".join(sorted([token, timestamp, nonce])).encode()).hexdigest()
-    return delivery(body.encode(), query=query)
+    return h.delivery(body.encode(), query=query)
 
 
 # Handshake and plain-mode signatures
@@ -90,41 +72,41 @@ def test_signature_matches_the_published_vector() -> None:
 
 def test_handshake_answers_echostr_as_plain_text() -> None:
     query = {**VECTOR, "echostr": "5837397520665436492"}
-    answer = wechat.handshake(credentials=CREDENTIALS, delivery=delivery(method="GET", query=query))
+    answer = wechat.handshake(credentials=CREDENTIALS, delivery=h.delivery(method="GET", query=query))
     assert (answer.body, answer.content_type) == ("5837397520665436492", "text/plain")
 
 
 def test_handshake_with_a_wrong_signature_fails() -> None:
     query = {**WRONG_VECTOR, "echostr": "5837397520665436492"}
     with pytest.raises(HandshakeFailed, match="signature does not match"):
-        wechat.handshake(credentials=CREDENTIALS, delivery=delivery(method="GET", query=query))
+        wechat.handshake(credentials=CREDENTIALS, delivery=h.delivery(method="GET", query=query))
 
 
 def test_handshake_with_another_token_fails() -> None:
     query = {**VECTOR, "echostr": "1"}
     with pytest.raises(HandshakeFailed, match="signature does not match"):
-        wechat.handshake(credentials=Credentials(secret="other"), delivery=delivery(method="GET", query=query))
+        wechat.handshake(credentials=Credentials(secret="other"), delivery=h.delivery(method="GET", query=query))
 
 
 @pytest.mark.parametrize("missing", ["signature", "timestamp", "nonce", "echostr"])
 def test_handshake_needs_every_query_parameter(missing: str) -> None:
     query = {key: value for key, value in {**VECTOR, "echostr": "1"}.items() if key != missing}
     with pytest.raises(HandshakeFailed, match=f"needs the query parameters {missing}"):
-        wechat.handshake(credentials=CREDENTIALS, delivery=delivery(method="GET", query=query))
+        wechat.handshake(credentials=CREDENTIALS, delivery=h.delivery(method="GET", query=query))
 
 
 def test_handshake_without_a_token_fails() -> None:
     with pytest.raises(HandshakeFailed, match="no WeChat token"):
-        wechat.handshake(credentials=Credentials(secret=""), delivery=delivery(query={**VECTOR, "echostr": "1"}))
+        wechat.handshake(credentials=Credentials(secret=""), delivery=h.delivery(query={**VECTOR, "echostr": "1"}))
 
 
 def test_verify_accepts_the_published_vector() -> None:
-    wechat.verify(credentials=CREDENTIALS, delivery=delivery(fixture("text.xml"), query=VECTOR))
+    wechat.verify(credentials=CREDENTIALS, delivery=h.delivery(h.fixture("wechat", "text.xml"), query=VECTOR))
 
 
 def test_verify_accepts_an_uppercase_signature() -> None:
     query = {**VECTOR, "signature": VECTOR["signature"].upper()}
-    wechat.verify(credentials=CREDENTIALS, delivery=delivery(b"", query=query))
+    wechat.verify(credentials=CREDENTIALS, delivery=h.delivery(b"", query=query))
 
 
 @pytest.mark.parametrize(
@@ -143,61 +125,61 @@ def test_verify_refuses_wrong_or_missing_signatures(
     query: dict[str, str], credentials: Credentials, message: str
 ) -> None:
     with pytest.raises(SignatureInvalid, match=message):
-        wechat.verify(credentials=credentials, delivery=delivery(fixture("text.xml"), query=query))
+        wechat.verify(credentials=credentials, delivery=h.delivery(h.fixture("wechat", "text.xml"), query=query))
 
 
 # Safe mode
 
 
 def test_safe_mode_verifies_msg_signature_and_decrypts_the_message() -> None:
-    safe = safe_delivery(encrypt(fixture("text.xml")))
+    safe = safe_delivery(encrypt(h.fixture("wechat", "text.xml")))
     wechat.verify(credentials=SAFE, delivery=safe)
     [event] = wechat.parse(credentials=SAFE, delivery=safe)
-    assert event == message(fixture("text.xml"))
+    assert event == message(h.fixture("wechat", "text.xml"))
 
 
 def test_safe_mode_decrypts_without_an_app_id_to_check() -> None:
     credentials = Credentials(secret="test", aes_key=AES_KEY)
-    [event] = wechat.parse(credentials=credentials, delivery=safe_delivery(encrypt(fixture("image.xml"))))
+    [event] = wechat.parse(credentials=credentials, delivery=safe_delivery(encrypt(h.fixture("wechat", "image.xml"))))
     assert isinstance(event, InboundMessage) and event.attachments[0].kind == "image"
 
 
 def test_safe_mode_refuses_a_wrong_msg_signature() -> None:
-    safe = safe_delivery(encrypt(fixture("text.xml")), token="other")
+    safe = safe_delivery(encrypt(h.fixture("wechat", "text.xml")), token="other")
     with pytest.raises(SignatureInvalid, match="msg_signature does not match"):
         wechat.verify(credentials=SAFE, delivery=safe)
 
 
 def test_safe_mode_refuses_a_missing_msg_signature() -> None:
-    safe = safe_delivery(encrypt(fixture("text.xml")))
+    safe = safe_delivery(encrypt(h.fixture("wechat", "text.xml")))
     query = {key: value for key, value in safe.query.items() if key != "msg_signature"}
     with pytest.raises(SignatureInvalid, match="missing msg_signature"):
-        wechat.verify(credentials=SAFE, delivery=delivery(safe.body, query=query))
+        wechat.verify(credentials=SAFE, delivery=h.delivery(safe.body, query=query))
 
 
 def test_safe_mode_account_refuses_a_plain_delivery() -> None:
     # A plain signature covers only the timestamp and nonce, not the body: never accept one instead.
     with pytest.raises(SignatureInvalid, match="must carry an <Encrypt> element"):
-        wechat.verify(credentials=SAFE, delivery=delivery(fixture("text.xml"), query=VECTOR))
+        wechat.verify(credentials=SAFE, delivery=h.delivery(h.fixture("wechat", "text.xml"), query=VECTOR))
     with pytest.raises(PayloadInvalid, match="must carry an <Encrypt> element"):
-        parse(fixture("text.xml"), SAFE)
+        parse(h.fixture("wechat", "text.xml"), SAFE)
 
 
 def test_safe_mode_refuses_a_message_for_another_app() -> None:
-    safe = safe_delivery(encrypt(fixture("text.xml"), app_id="wx0000000000000000"))
+    safe = safe_delivery(encrypt(h.fixture("wechat", "text.xml"), app_id="wx0000000000000000"))
     with pytest.raises(PayloadInvalid, match="encrypted for AppID 'wx0000000000000000', not this account's"):
         wechat.parse(credentials=SAFE, delivery=safe)
 
 
 def test_safe_mode_refuses_a_message_encrypted_with_another_key() -> None:
-    safe = safe_delivery(encrypt(fixture("text.xml"), aes_key="Z" * 43))
+    safe = safe_delivery(encrypt(h.fixture("wechat", "text.xml"), aes_key="Z" * 43))
     with pytest.raises(PayloadInvalid, match="does not decrypt with this account's EncodingAESKey"):
         wechat.parse(credentials=SAFE, delivery=safe)
 
 
 def test_safe_mode_refuses_an_encrypted_delivery_when_the_account_has_no_key() -> None:
     with pytest.raises(PayloadInvalid, match=r"encrypted .* but the channel account has no EncodingAESKey"):
-        wechat.parse(credentials=CREDENTIALS, delivery=safe_delivery(encrypt(fixture("text.xml"))))
+        wechat.parse(credentials=CREDENTIALS, delivery=safe_delivery(encrypt(h.fixture("wechat", "text.xml"))))
 
 
 def _length_lies() -> str:
@@ -227,7 +209,7 @@ def test_safe_mode_names_what_is_wrong(encrypted: str, credentials: Credentials,
         wechat.parse(credentials=credentials, delivery=safe_delivery(encrypted))
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="the shared reference payloads are not on this machine")
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=h.NO_REFERENCE)
 def test_the_reference_encrypted_delivery_is_refused_without_its_key() -> None:
     # Its EncodingAESKey is not published with it: without the key it must be refused clearly, not crash.
     with pytest.raises(PayloadInvalid, match="no EncodingAESKey"):
@@ -240,19 +222,19 @@ def test_the_reference_encrypted_delivery_is_refused_without_its_key() -> None:
 
 
 def test_parse_a_text_message() -> None:
-    assert parse(fixture("text.xml")) == [
+    assert parse(h.fixture("wechat", "text.xml")) == [
         InboundMessage(
             external_id="24318755092873423",
             sender_id=SENDER,
             sender_name="",
             text=TEXT,
-            sent_at=at(1763890200),
+            sent_at=h.at(1763890200),
         )
     ]
 
 
 def test_parse_an_image_keeps_its_url_and_media_id() -> None:
-    image = message(fixture("image.xml"))
+    image = message(h.fixture("wechat", "image.xml"))
     assert image.text == ""
     assert image.attachments == (
         Attachment(
@@ -264,7 +246,7 @@ def test_parse_an_image_keeps_its_url_and_media_id() -> None:
 
 
 def test_parse_a_voice_message_uses_its_recognition_as_text() -> None:
-    voice = message(fixture("voice.xml"))
+    voice = message(h.fixture("wechat", "voice.xml"))
     assert voice.text == "我的包裹坏了"
     assert voice.attachments == (
         Attachment(kind="audio", media_id="Hk9-pL2mQw4eRt6yUi8oPa1sDf3gHj5kLz7xCv9bNm0", mime_type="audio/amr"),
@@ -272,19 +254,19 @@ def test_parse_a_voice_message_uses_its_recognition_as_text() -> None:
 
 
 def test_parse_a_short_video() -> None:
-    video = message(fixture("shortvideo.xml"))
+    video = message(h.fixture("wechat", "shortvideo.xml"))
     assert video.attachments == (Attachment(kind="video", media_id="Qz1-wX3eC5rV7tB9yN1uM3iK5oL7pA9sD1fG3hJ5kL7"),)
 
 
 def test_parse_a_location_is_a_geo_attachment_with_a_readable_text() -> None:
-    location = message(fixture("location.xml"))
+    location = message(h.fixture("wechat", "location.xml"))
     assert location.text == "Location: 广州市天河区天河路 (23.134521, 113.358803)"
     assert location.attachments == (Attachment(kind="location", url="geo:23.134521,113.358803"),)
 
 
 def test_parse_a_location_without_label() -> None:
     body = (
-        fixture("location.xml")
+        h.fixture("wechat", "location.xml")
         .replace(b"<Label><![CDATA[\xe5", b"<Other><![CDATA[\xe5")
         .replace(b"</Label>", b"</Other>")
     )
@@ -292,7 +274,7 @@ def test_parse_a_location_without_label() -> None:
 
 
 def test_parse_a_link_gives_its_title_description_and_url() -> None:
-    link = message(fixture("link.xml"))
+    link = message(h.fixture("wechat", "link.xml"))
     assert link.text == "Tracking page\nParcel SF1234567890\nhttps://www.sf-express.com/track?no=SF1234567890"
     assert link.attachments == ()
 
@@ -307,13 +289,13 @@ def test_parse_a_link_gives_its_title_description_and_url() -> None:
     ],
 )
 def test_parse_events_and_unknown_message_types_are_ignored(name: str, kind: str) -> None:
-    [event] = parse(fixture(name))
+    [event] = parse(h.fixture("wechat", name))
     assert isinstance(event, Ignored) and event.kind == kind
 
 
 def test_parse_a_template_job_result_is_ignored_with_its_status() -> None:
     # The helpdesk never sends template messages, so a template job's result is never about one of ours.
-    [event] = parse(fixture("template_job_finish_event.xml"))
+    [event] = parse(h.fixture("wechat", "template_job_finish_event.xml"))
     assert event == Ignored(
         kind="event:TEMPLATESENDJOBFINISH",
         detail=f"FromUserName={SENDER}, MsgID=2914483617810169856, Status=failed:user block",
@@ -326,12 +308,12 @@ def test_parse_an_event_without_a_name() -> None:
 
 
 def _without(name: str, tag: str) -> bytes:
-    lines = fixture(name).splitlines(keepends=True)
+    lines = h.fixture("wechat", name).splitlines(keepends=True)
     return b"".join(line for line in lines if f"<{tag}>".encode() not in line)
 
 
 def _with(name: str, tag: str, value: str) -> bytes:
-    lines = fixture(name).decode().splitlines(keepends=True)
+    lines = h.fixture("wechat", name).decode().splitlines(keepends=True)
     return "".join(f"<{tag}>{value}</{tag}>\n" if f"<{tag}>" in line else line for line in lines).encode()
 
 
@@ -370,8 +352,8 @@ EXTERNAL = b"""<?xml version="1.0"?>
         (_without("voice.xml", "MediaId"), "missing field 'MediaId'"),
         (_without("link.xml", "Url"), "missing field 'Url'"),
         (_with("location.xml", "Location_X", "north"), "field 'Location_X' must be a number"),
-        (_with("location.xml", "Location_X", "91"), "field 'Location_X' must be between -90 and 90"),
-        (_with("location.xml", "Location_Y", "nan"), "field 'Location_Y' must be between -180 and 180"),
+        (_with("location.xml", "Location_X", "91"), "field 'Location_X' must be a number between -90 and 90"),
+        (_with("location.xml", "Location_Y", "nan"), "field 'Location_Y' must be a number between -180 and 180"),
         (_without("location.xml", "Location_Y"), "missing field 'Location_Y'"),
     ],
 )
@@ -381,7 +363,7 @@ def test_parse_names_what_is_wrong(body: bytes, message_text: str) -> None:
 
 
 def test_parse_takes_the_first_of_a_repeated_element_and_skips_nested_ones() -> None:
-    body = fixture("text.xml").replace(b"<MsgId>", b"<Extra><Content>nested</Content></Extra><MsgId>")
+    body = h.fixture("wechat", "text.xml").replace(b"<MsgId>", b"<Extra><Content>nested</Content></Extra><MsgId>")
     body = body.replace(b"</xml>", b"<Content>second</Content></xml>")
     assert message(body).text == TEXT
 
@@ -397,7 +379,7 @@ REFERENCE_KINDS = {
 }
 
 
-@pytest.mark.skipif(not REFERENCE.is_dir(), reason="the shared reference payloads are not on this machine")
+@pytest.mark.skipif(not REFERENCE.is_dir(), reason=h.NO_REFERENCE)
 @pytest.mark.parametrize("name", sorted(REFERENCE_KINDS))
 def test_parse_accepts_every_plain_reference_delivery(name: str) -> None:
     assert [type(event) for event in parse((REFERENCE / name).read_bytes())] == [REFERENCE_KINDS[name]]
@@ -411,18 +393,11 @@ def test_every_reference_delivery_is_covered() -> None:
 
 # Sending
 
-REPLY = OutboundReply(
-    message_id=7,
-    ticket_number=1042,
-    recipient_id=SENDER,
-    text="您好 — a new parcel is on its way",
-    sent_at=at(1763890900),
-)
+REPLY = h.reply(SENDER, "您好 — a new parcel is on its way", ticket_number=1042, sent_at=h.at(1763890900))
 
 
 def send(platform: FakePlatform, credentials: Credentials = CREDENTIALS) -> str | None:
-    credentials = Credentials(**{**credentials.__dict__, "base_url": platform.url})
-    return wechat.send_reply(credentials=credentials, reply=REPLY, timeout=5).external_id
+    return wechat.send_reply(credentials=h.on(platform, credentials), reply=REPLY, timeout=5).external_id
 
 
 def test_answer_is_success_as_plain_text() -> None:
@@ -465,26 +440,26 @@ def test_send_reply_refused_with_an_errcode_in_a_200_answer(
     platform_api: FakePlatform, answer: dict[str, object], retryable: bool, message_text: str
 ) -> None:
     platform_api.answer("/cgi-bin/", answer)
-    with pytest.raises(SendFailed, match=message_text) as caught:
-        send(platform_api)
-    assert caught.value.retryable is retryable
+    assert h.send_failure(lambda: send(platform_api), message_text).retryable is retryable
 
 
 @pytest.mark.parametrize(("status", "retryable"), [(500, True), (502, True), (400, False), (404, False)])
 def test_send_reply_http_failures_say_whether_a_retry_may_help(
     platform_api: FakePlatform, status: int, retryable: bool
 ) -> None:
-    platform_api.answer("/cgi-bin/", Answer(status=status, body=b"oops", content_type="text/plain"))
-    with pytest.raises(SendFailed, match=f"HTTP {status}: oops") as caught:
-        send(platform_api)
-    assert caught.value.retryable is retryable
+    answer = Answer(status=status, body=b"oops", content_type="text/plain")
+    h.assert_refused(
+        platform_api,
+        "/cgi-bin/",
+        answer,
+        lambda: send(platform_api),
+        retryable=retryable,
+        saying=f"HTTP {status}: oops",
+    )
 
 
 def test_send_reply_without_an_access_token_fails_for_good(platform_api: FakePlatform) -> None:
-    with pytest.raises(SendFailed, match="no WeChat access token") as caught:
-        send(platform_api, Credentials(secret="test"))
-    assert caught.value.retryable is False
-    assert platform_api.requests == []
+    h.assert_not_sent(platform_api, lambda: send(platform_api, Credentials(secret="test")), "no WeChat access token")
 
 
 def test_send_reply_defaults_to_wechat_api() -> None:
