@@ -7,6 +7,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
+from django.utils import timezone
 from guardian.admin import GuardedModelAdmin
 
 from tickets.connectors.base import ConnectorError
@@ -23,6 +24,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import assignable_agents, visible_team_ids, visible_tickets
+from tickets.services.contacts import contacts_merge
 from tickets.services.deliveries import delivery_process
 from tickets.services.tickets import ticket_admin_save
 
@@ -113,10 +115,28 @@ class ContactAdmin(admin.ModelAdmin):
     list_display = ["display_name", "created_at"]
     search_fields = ["display_name", "identities__external_id"]
     inlines = [IdentityInline]
+    actions = ["merge"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Contact]:
         contacts = visible_tickets(request.user).values("contact_id")
         return super().get_queryset(request).filter(id__in=contacts)
+
+    @admin.action(description="Merge the selected contacts into the oldest (one person)", permissions=["change"])
+    def merge(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
+        chosen = list(queryset.order_by("created_at", "pk"))
+        if len(chosen) < 2:
+            self.message_user(request, "Select at least two contacts to merge.", messages.WARNING)
+            return
+        hidden = Ticket.objects.filter(contact__in=chosen).exclude(pk__in=visible_tickets(request.user).values("pk"))
+        if hidden.exists():
+            # Merging moves every ticket of these contacts, so it takes someone who sees them all.
+            self.message_user(
+                request, "Some of these contacts have tickets you may not see: not merged.", messages.ERROR
+            )
+            return
+        keep, others = chosen[0], chosen[1:]
+        moved = contacts_merge(keep=keep, others=others, now=timezone.now(), actor=request.user)  # type: ignore[arg-type]
+        self.message_user(request, f"Merged {len(others)} contact(s) into {keep}; {moved} ticket(s) moved.")
 
 
 @admin.register(ContactIdentity)

@@ -95,6 +95,7 @@ class EventKind(models.TextChoices):
     MESSAGE_OUT = "message_out", "Reply written"
     MESSAGE_STATUS = "message_status", "Delivery status changed"
     MESSAGE_EDITED = "message_edited", "Message edited by the contact"
+    CONTACT_MERGED = "contact_merged", "Contact merged with another"
     STATUS = "status", "Status changed"
     ASSIGNED = "assigned", "Assigned"
     PRIORITY = "priority", "Priority changed"

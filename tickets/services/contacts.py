@@ -1,8 +1,13 @@
 """Contacts: who wrote to us, and their identity on each channel account."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from tickets.models import ChannelAccount, Contact, ContactIdentity
+from tickets.models import ChannelAccount, Contact, ContactIdentity, EventKind, Ticket
+from tickets.services.audit import ticket_event_record
 
 
 def identity_for_sender(*, account: ChannelAccount, sender_id: str, sender_name: str) -> ContactIdentity:
@@ -13,6 +18,10 @@ def identity_for_sender(*, account: ChannelAccount, sender_id: str, sender_name:
         .first()
     )
     if identity is not None:
+        if sender_name and identity.display_name != sender_name:
+            # The platform's profile name is the person's current one.
+            identity.display_name = sender_name
+            identity.save(update_fields=["display_name"])
         return identity
     try:
         with transaction.atomic():
@@ -25,3 +34,25 @@ def identity_for_sender(*, account: ChannelAccount, sender_id: str, sender_name:
         identity = ContactIdentity.objects.get(channel_account=account, external_id=sender_id)
     identity.channel_account = account
     return identity
+
+
+def contacts_merge(*, keep: Contact, others: Iterable[Contact], now: datetime, actor: User | None = None) -> int:
+    """Make `others` the same person as `keep`: their identities and tickets move to `keep`, and they are
+    deleted. Each moved ticket records the merge. How many tickets moved."""
+    moved = 0
+    with transaction.atomic():
+        for other in others:
+            if other.pk == keep.pk:
+                continue
+            ContactIdentity.objects.filter(contact=other).update(contact=keep)
+            for ticket in Ticket.objects.select_for_update().filter(contact=other):
+                ticket.contact = keep
+                ticket.save(update_fields=["contact", "updated_at"])
+                data = {"merged": other.pk, "into": keep.pk, "name": str(keep)}
+                ticket_event_record(ticket=ticket, kind=EventKind.CONTACT_MERGED, now=now, actor=actor, data=data)
+                moved += 1
+            if not keep.display_name and other.display_name:
+                keep.display_name = other.display_name
+                keep.save(update_fields=["display_name"])
+            other.delete()
+    return moved
