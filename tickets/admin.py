@@ -121,7 +121,9 @@ class ContactAdmin(admin.ModelAdmin):
         contacts = visible_tickets(request.user).values("contact_id")
         return super().get_queryset(request).filter(id__in=contacts)
 
-    @admin.action(description="Merge the selected contacts into the oldest (one person)", permissions=["change"])
+    @admin.action(
+        description="Merge the selected contacts into the oldest (one person)", permissions=["change", "delete"]
+    )
     def merge(self, request: HttpRequest, queryset: QuerySet[Contact]) -> None:
         chosen = list(queryset.order_by("created_at", "pk"))
         if len(chosen) < 2:
@@ -168,14 +170,14 @@ class InboundDeliveryAdmin(admin.ModelAdmin):
         "url",
         "query",
         "body_text",
-        "headers",
+        "headers_shown",
         "state",
         "held",
         "error",
         "attempts",
         "processed_at",
     ]
-    exclude = ["body"]
+    exclude = ["body", "headers"]
     actions = ["rerun"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[InboundDelivery]:
@@ -184,6 +186,14 @@ class InboundDeliveryAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # deliveries come from platforms, never from a form
+
+    @admin.display(description="Headers")
+    def headers_shown(self, obj: InboundDelivery) -> dict[str, str]:
+        """The headers as received, but a header that is the account's own secret (Telegram sends its secret
+        token as is) is shown masked: whoever reads deliveries need not hold the account's credentials."""
+        account = obj.channel_account
+        secrets = {value for value in (account.secret, account.verify_token, account.access_token) if value}
+        return {name: ("(the account's secret)" if value in secrets else value) for name, value in obj.headers.items()}
 
     @admin.display(description="Held")
     def held(self, obj: InboundDelivery) -> str:

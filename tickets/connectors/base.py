@@ -22,6 +22,7 @@ POST). The readers of a delivery's fields and of a platform's answers are in tic
 
 import base64
 import hmac
+import http.client
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -265,6 +266,10 @@ def http_post(url: str, body: bytes, *, headers: dict[str, str], timeout: float)
             status=exc.code,
             answer=detail,
         ) from exc
+    except http.client.HTTPException as exc:
+        # A broken answer (cut short, not HTTP) or a URL the client refuses: said without the URL, which may
+        # hold a token (Telegram's is in the path).
+        raise SendFailed(f"the platform's answer could not be read ({type(exc).__name__})", retryable=True) from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise SendFailed(f"the platform could not be reached: {reason}", retryable=True) from exc

@@ -17,6 +17,7 @@ Replies: POST {base}/2/dm_conversations/with/{recipient}/messages with an OAuth 
 """
 
 import json
+import re
 import urllib.parse
 from typing import Any
 
@@ -66,11 +67,18 @@ def sign(secret: str, data: bytes) -> str:
     return "sha256=" + hmac_base64(secret, data)
 
 
+_CRC_TOKEN = re.compile(r"[A-Za-z0-9_=+/-]{1,128}")
+
+
 def handshake(*, credentials: Credentials, delivery: Delivery) -> HandshakeAnswer:
     """Answer X's challenge-response check (CRC): the crc_token signed with the consumer secret, as JSON."""
     token = delivery.query.get("crc_token", "")
     if not token:
         raise HandshakeFailed("an X handshake is a GET with a crc_token query parameter")
+    if not _CRC_TOKEN.fullmatch(token):
+        # The answer is the token signed with the same key as deliveries: signing anything else (a JSON body)
+        # would hand out a valid signature for a forged delivery.
+        raise HandshakeFailed("a crc_token is at most 128 letters, digits and -_=+/")
     if not credentials.secret:
         raise HandshakeFailed("the channel account has no consumer secret to answer X's CRC with")
     return HandshakeAnswer(

@@ -83,6 +83,10 @@ class ChannelAccount(models.Model):
         """Why replies on this account cannot be sent, or "" when they can."""
         if self.kind == ChannelKind.API:
             return "" if self.callback_url else "the channel account has no callback URL"
+        if self.kind == ChannelKind.SMS:
+            # Twilio sends with the account SID and the auth token (the secret, unless another is given).
+            complete = self.platform_account_id and self.platform_address
+            return "" if complete else "the Twilio account needs its account SID and the number replies come from"
         return "" if self.access_token else "the channel account has no access token"
 
     def credentials(self) -> Credentials:

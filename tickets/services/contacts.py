@@ -40,10 +40,11 @@ def contacts_merge(*, keep: Contact, others: Iterable[Contact], now: datetime, a
     """Make `others` the same person as `keep`: their identities and tickets move to `keep`, and they are
     deleted. Each moved ticket records the merge. How many tickets moved."""
     moved = 0
+    others = [other for other in others if other.pk != keep.pk]
     with transaction.atomic():
+        # Locked in one order, so two merges never deadlock; a ticket being opened for one of them waits.
+        list(Contact.objects.select_for_update().filter(pk__in=[keep.pk, *(o.pk for o in others)]).order_by("pk"))
         for other in others:
-            if other.pk == keep.pk:
-                continue
             ContactIdentity.objects.filter(contact=other).update(contact=keep)
             for ticket in Ticket.objects.select_for_update().filter(contact=other):
                 ticket.contact = keep

@@ -1,5 +1,6 @@
 """Inbound deliveries: store the raw request first, then verify, parse and process it."""
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,16 +55,25 @@ class DeliveryOutcome:
 
 def delivery_store(*, account: ChannelAccount, request: Delivery) -> InboundDelivery:
     """Commit the delivery exactly as it arrived, before anything else looks at it."""
-    kept = {name: value for name, value in request.headers.items() if name.lower() not in _UNSTORED_HEADERS}
+    kept = {
+        _storable(name): _storable(value)
+        for name, value in request.headers.items()
+        if name.lower() not in _UNSTORED_HEADERS
+    }
     with transaction.atomic():
         return InboundDelivery.objects.create(
             channel_account=account,
             method=request.method,
-            url=request.url,
-            query=dict(request.query),
+            url=_storable(request.url),
+            query={_storable(key): _storable(value) for key, value in request.query.items()},
             body=request.body,
             headers=kept,
         )
+
+
+def _storable(text: str) -> str:
+    """`text` without NUL characters, which PostgreSQL's text and jsonb cannot hold (no platform sends one)."""
+    return text.replace("\x00", "")
 
 
 def delivery_receive(*, account: ChannelAccount, request: Delivery, now: datetime | None = None) -> DeliveryOutcome:
@@ -155,5 +165,6 @@ def _finish(
     delivery.error = error
     delivery.attempts += 1
     delivery.processed_at = now
-    delivery.summary = summary or {}
+    # What the events held (names from the platform) is stored as text: without NUL characters.
+    delivery.summary = json.loads(json.dumps(summary or {}).replace("\\u0000", ""))
     delivery.save(update_fields=["state", "error", "attempts", "processed_at", "summary"])

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tickets.connectors import connector_for
@@ -83,6 +84,8 @@ def message_edit_receive(*, account: ChannelAccount, edit: MessageEdit, now: dat
         )
         if message is None or message.text == edit.text:
             return None
+        if message.edited_at is not None and message.edited_at >= edit.edited_at:
+            return None  # an older edit arriving late (or re-run): the text has moved on since
         before, message.text, message.edited_at = message.text, edit.text, edit.edited_at
         message.save(update_fields=["text", "edited_at"])
         ticket_event_record(
@@ -115,7 +118,10 @@ def message_status_receive(*, account: ChannelAccount, update: StatusUpdate, now
         targets = outbound.filter(
             ticket__identity__external_id=update.recipient_id,
             sent_at__lte=update.watermark,
-            delivery_status__in=[s for s, rank in _STATUS_RANK.items() if rank < _STATUS_RANK[status]],
+            # Only replies the platform has taken: a queued one has not left yet, a failed one never arrived.
+            delivery_status__in=[
+                s for s in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED) if _STATUS_RANK[s] < _STATUS_RANK[status]
+            ],
         )
     else:
         return []
@@ -125,6 +131,10 @@ def message_status_receive(*, account: ChannelAccount, update: StatusUpdate, now
             _delivery_status_set(message_id=message_id, status=status, error=update.error, now=now)
             moved.append(message_id)
     return list(Message.objects.filter(pk__in=moved))
+
+
+# How far the platform's clock may be behind ours when an echo is matched to the reply it repeats.
+_ECHO_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def message_echo_receive(*, account: ChannelAccount, echo: Echo, now: datetime) -> Message | None:
@@ -138,32 +148,39 @@ def message_echo_receive(*, account: ChannelAccount, echo: Echo, now: datetime) 
         ticket = active_ticket(account, echo.recipient_id)
         if ticket is None:
             return None
+        # Echoes come in the order the replies were sent: the oldest reply with this text that has left (or is
+        # leaving: its send has begun) and has no platform id yet is the one echoed.
         ours = (
             Message.objects.select_for_update()
             .filter(
+                Q(delivery_status=DeliveryStatus.SENT) | Q(delivery_status=DeliveryStatus.QUEUED, send_attempts__gt=0),
                 ticket=ticket,
                 direction=Direction.OUT,
                 internal=False,
                 external_id__isnull=True,
                 text=echo.text,
-                delivery_status__in=[DeliveryStatus.QUEUED, DeliveryStatus.SENT],
+                sent_at__lte=echo.sent_at + _ECHO_CLOCK_SKEW,
             )
-            .order_by("-id")
+            .order_by("id")
             .first()
         )
         if ours is not None:
             ours.external_id = echo.external_id
             ours.save(update_fields=["external_id"])
             return None
-        message = Message.objects.create(
-            ticket=ticket,
-            channel_account=account,
-            direction=Direction.OUT,
-            text=echo.text,
-            external_id=echo.external_id,
-            sent_at=echo.sent_at,
-            delivery_status=DeliveryStatus.SENT,
-        )
+        try:
+            with transaction.atomic():
+                message = Message.objects.create(
+                    ticket=ticket,
+                    channel_account=account,
+                    direction=Direction.OUT,
+                    text=echo.text,
+                    external_id=echo.external_id,
+                    sent_at=echo.sent_at,
+                    delivery_status=DeliveryStatus.SENT,
+                )
+        except IntegrityError:
+            return None  # the same echo, delivered twice at once: the other copy stored it
         _touch(ticket, message=message, now=now)
         data = {**_message_data(message), "from_platform_app": True}
         ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_OUT, now=now, data=data)
@@ -333,6 +350,9 @@ def _delivery_status_set(
 ) -> None:
     with transaction.atomic():
         message = Message.objects.select_for_update().select_related("ticket").get(pk=message_id)
+        if _STATUS_RANK.get(DeliveryStatus(message.delivery_status), -1) > _STATUS_RANK.get(status, -1):
+            # Never backwards: the platform reported delivery (through an echo's id) before the send answered.
+            status, error = DeliveryStatus(message.delivery_status), message.delivery_error
         message.delivery_status = status
         message.delivery_error = error
         if external_id is not None:

@@ -65,6 +65,10 @@ def ticket_for_inbound(
         else:
             ticket_event_record(ticket=ticket, kind=EventKind.CREATED, now=now, data={"subject": ticket.subject})
             return ticket, True
+    if sender_name and ticket.identity.display_name != sender_name:
+        # The platform's profile name is the person's current one.
+        ticket.identity.display_name = sender_name
+        ticket.identity.save(update_fields=["display_name"])
     # The customer answered: a ticket waiting on them (pending) or solved is open again.
     if ticket.status in (Status.PENDING, Status.SOLVED):
         ticket_status_set(ticket=ticket, status=Status.OPEN, now=now, reason="the customer wrote again")

@@ -77,7 +77,9 @@ def platform_webhook(request: HttpRequest, kind: str, account_id: int) -> HttpRe
     except ConnectorError as exc:
         return json_error(exc.http_status, exc.message)
     expected = getattr(connector, "ANSWER", None)
-    if expected is not None and not outcome.delivery.error:
+    if expected is not None:
+        # Stored, so ours to deal with (a failure is re-run from the admin): the platform gets the answer it
+        # expects, or it tells the customer we cannot serve them (WeChat) or retries (Twilio).
         body_text, content_type = expected
         return HttpResponse(body_text, content_type=content_type)
     return _outcome_json(outcome)

@@ -1,6 +1,8 @@
 """The X (Account Activity API) connector on its own: CRC, signatures, parsing and sending, with no database."""
 
 import base64
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -48,12 +50,19 @@ def test_sign_is_base64_hmac_sha256() -> None:
 
 
 def test_handshake_answers_the_crc_token_signed_with_the_consumer_secret() -> None:
-    credentials = Credentials(secret=h.RFC4231_KEY)
+    token = "zF7Qb1c+9xk/Ab_12-3="
+    expected = base64.b64encode(hmac.new(h.RFC4231_KEY.encode(), token.encode(), hashlib.sha256).digest()).decode()
     answer = x.handshake(
-        credentials=credentials, delivery=h.delivery(method="GET", query={"crc_token": h.RFC4231_DATA.decode()})
+        credentials=Credentials(secret=h.RFC4231_KEY), delivery=h.delivery(method="GET", query={"crc_token": token})
     )
     assert answer.content_type == "application/json"
-    assert json.loads(answer.body) == {"response_token": f"sha256={RFC_DIGEST}"}
+    assert json.loads(answer.body) == {"response_token": f"sha256={expected}"}
+
+
+def test_handshake_refuses_to_sign_what_is_not_a_token_so_it_cannot_sign_a_forged_body() -> None:
+    forged = json.dumps({"for_user_id": "1", "direct_message_events": []})
+    with pytest.raises(HandshakeFailed, match="at most 128 letters"):
+        x.handshake(credentials=CREDENTIALS, delivery=h.delivery(method="GET", query={"crc_token": forged}))
 
 
 def test_handshake_without_crc_token_fails() -> None:
