@@ -2,15 +2,15 @@
 
 from typing import Any
 
-from django.conf import settings
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.urls import reverse
 from django.utils import timezone
 from guardian.admin import GuardedModelAdmin
 
-from tickets.connectors.base import ConnectorError
+from tickets.connectors.base import ConnectorError, SendFailed
 from tickets.models import (
     ChannelAccount,
     Contact,
@@ -24,6 +24,7 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import assignable_agents, visible_team_ids, visible_tickets
+from tickets.services.accounts import channel_account_check
 from tickets.services.contacts import contacts_merge
 from tickets.services.deliveries import delivery_process
 from tickets.services.tickets import ticket_admin_save
@@ -55,8 +56,57 @@ class TeamScopedFormMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+def _url_as_https(field: Any, **kwargs: Any) -> Any:
+    """Form fields of the account, a URL typed without a scheme read as https:// (Django 6's default)."""
+    if isinstance(field, models.URLField):
+        kwargs["assume_scheme"] = "https"
+    return field.formfield(**kwargs)
+
+
+class ChannelAccountForm(forms.ModelForm):
+    """Saving an account that can send asks the platform (or the fake one at its API base URL) whether its
+    credentials work, so a wrong token shows here rather than as failed replies later."""
+
+    platform_says = ""
+
+    class Meta:
+        model = ChannelAccount
+        formfield_callback = _url_as_https
+        fields = [
+            "name",
+            "kind",
+            "team",
+            "enabled",
+            "secret",
+            "verify_token",
+            "access_token",
+            "platform_account_id",
+            "platform_address",
+            "encoding_aes_key",
+            "api_base_url",
+            "callback_url",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.errors:
+            return cleaned
+        # The account as typed (the instance takes the form's values only after clean()).
+        typed = {name: cleaned[name] for name in ChannelAccountForm.Meta.fields if name in cleaned}
+        account = ChannelAccount(pk=self.instance.pk, **typed)
+        if not account.enabled or account.reply_blocker():
+            return cleaned
+        try:
+            self.platform_says = channel_account_check(account)
+        except SendFailed as exc:
+            raise forms.ValidationError(f"The platform refused these credentials: {exc.message}") from exc
+        return cleaned
+
+
 @admin.register(ChannelAccount)
 class ChannelAccountAdmin(TeamScopedFormMixin, admin.ModelAdmin):
+    form = ChannelAccountForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "kind", "team", "enabled", "webhook_url", "created_at"]
     list_filter = ["kind", "enabled", ("team", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["team"]
@@ -81,12 +131,15 @@ class ChannelAccountAdmin(TeamScopedFormMixin, admin.ModelAdmin):
         ("Where replies go", {"fields": ["api_base_url", "callback_url"]}),
     ]
 
+    def save_model(self, request: HttpRequest, obj: ChannelAccount, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        said = form.platform_says
+        if said:
+            self.message_user(request, f"The platform accepted these credentials: they are {said}.")
+
     @admin.display(description="Webhook URL (paste it into the platform)")
     def webhook_url(self, obj: ChannelAccount) -> str:
-        if obj.pk is None:
-            return "shown once the account is saved"
-        path = reverse("webhook", kwargs={"kind": obj.kind, "account_id": obj.pk})
-        return settings.HELPDESK_BASE_URL.rstrip("/") + path
+        return obj.webhook_url() if obj.pk is not None else "shown once the account is saved"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ChannelAccount]:
         return super().get_queryset(request).filter(team_id__in=visible_team_ids(request.user))

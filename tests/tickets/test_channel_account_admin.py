@@ -1,17 +1,22 @@
 """Channel accounts in the admin: the platform credentials, and the webhook URL to paste into the platform."""
 
+import json
 from typing import Any
 
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from tests.fake_platform import Answer, FakePlatform
 from tickets.models import ChannelAccount
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_new_account_is_given_the_webhook_url_to_paste_into_the_platform(admin_client: Client, team_a: Any) -> None:
+def test_a_new_account_is_given_the_webhook_url_to_paste_into_the_platform(
+    admin_client: Client, team_a: Any, platform_api: FakePlatform
+) -> None:
+    platform_api.answer("/v21.0/me", {"id": "1234567890", "name": "Acme Store"})
     add = admin_client.get("/admin/tickets/channelaccount/add/")
     assert add.status_code == 200
     assert b"shown once the account is saved" in add.content
@@ -28,11 +33,12 @@ def test_a_new_account_is_given_the_webhook_url_to_paste_into_the_platform(admin
             "platform_account_id": "1234567890",
             "platform_address": "",
             "encoding_aes_key": "",
-            "api_base_url": "",
+            "api_base_url": platform_api.url,
             "callback_url": "",
         },
+        follow=True,
     )
-    assert response.status_code == 302, response.content[:2000]
+    assert b"The platform accepted these credentials: they are Acme Store." in response.content
     account = ChannelAccount.objects.get(name="Acme page")
     assert (account.verify_token, account.access_token, account.platform_account_id) == (
         "my-verify-token",
@@ -42,3 +48,25 @@ def test_a_new_account_is_given_the_webhook_url_to_paste_into_the_platform(admin
     url = f"{settings.HELPDESK_BASE_URL.rstrip('/')}/webhooks/messenger/{account.pk}/"
     assert url.encode() in admin_client.get(f"/admin/tickets/channelaccount/{account.pk}/change/").content
     assert url.encode() in admin_client.get("/admin/tickets/channelaccount/").content
+
+
+def test_credentials_the_platform_refuses_are_not_saved(
+    admin_client: Client, team_a: Any, platform_api: FakePlatform
+) -> None:
+    refusal = {"ok": False, "error_code": 401, "description": "Unauthorized"}
+    platform_api.answer("/botbad-token/getMe", Answer(status=401, body=json.dumps(refusal).encode()))
+    response = admin_client.post(
+        "/admin/tickets/channelaccount/add/",
+        {
+            "name": "Acme bot",
+            "kind": "telegram",
+            "team": team_a.pk,
+            "enabled": "on",
+            "secret": "webhook-secret",
+            "access_token": "bad-token",
+            "api_base_url": platform_api.url,
+        },
+    )
+    assert response.status_code == 200
+    assert b"The platform refused these credentials: the platform answered HTTP 401: Unauthorized" in response.content
+    assert not ChannelAccount.objects.filter(name="Acme bot").exists()

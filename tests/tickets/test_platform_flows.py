@@ -343,6 +343,9 @@ def test_a_delivery_becomes_a_ticket_once_and_the_reply_reaches_the_platform(
         and request.headers["Authorization"] == "Basic " + base64.b64encode(f"AC123:{TOKEN}".encode()).decode()
     )
 
+    if platform.form:
+        # Twilio is told where to report this message's statuses: our webhook for the account.
+        assert request.form()["StatusCallback"] == [account.webhook_url()]
     if platform.status is not None:
         status = post(client, platform, account, platform.status(platform.sent_id))
         assert status.status_code == 200, status.content

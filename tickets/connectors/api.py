@@ -83,6 +83,11 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
     return SendResult(external_id=str(external_id)[:MAX_ID] or None)
 
 
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """Nothing to ask: the generic API channel's receiver is any program. Its callback URL is checked on send."""
+    return "the API channel"
+
+
 def _string(data: dict[str, Any], field: str, *, max_length: int, required: bool = True) -> str:
     return field_string(data.get(field), field, max_length=max_length, required=required)
 

@@ -11,6 +11,8 @@ A connector is a module with four functions, all pure (no models, no database, n
   disable webhooks that keep failing).
 - `send_reply(*, credentials, reply, timeout) -> SendResult`: send an agent's reply through the platform's
   API at `credentials.base_url`; SendFailed saying whether a retry may help.
+- `check(*, credentials, timeout) -> str`: ask the platform whether the credentials work (the admin does on
+  save); what the platform calls the account (a page, a bot, a number), or SendFailed with its refusal.
 
 and may define `ANSWER: tuple[str, str]`, the body and content type a platform expects for an accepted
 delivery (WeChat wants "success"); the default is JSON.
@@ -42,6 +44,7 @@ class Credentials:
     base_url: str = ""  # the platform API's base URL (a fake platform's in tests); "" for the platform's own
     callback_url: str = ""  # the generic API channel's reply URL
     sender_address: str = ""  # our own address where the platform needs one to send: Twilio's From number
+    webhook_url: str = ""  # this account's webhook URL, where a platform is told to report statuses (Twilio)
 
 
 @dataclass(frozen=True)
@@ -250,9 +253,19 @@ def post_json(url: str, body: bytes, *, headers: dict[str, str], timeout: float)
 def http_post(url: str, body: bytes, *, headers: dict[str, str], timeout: float) -> bytes:
     """POST `body` with `headers` (its Content-Type among them); the response body (at most 1 MiB), or
     SendFailed saying whether a retry may help: 5xx, 408, 429 and network errors may; other 4xx never."""
+    return http_request("POST", url, body=body, headers=headers, timeout=timeout)
+
+
+def http_get(url: str, *, headers: dict[str, str], timeout: float) -> bytes:
+    """GET `url`; the response body, or SendFailed as http_post."""
+    return http_request("GET", url, body=None, headers=headers, timeout=timeout)
+
+
+def http_request(method: str, url: str, *, body: bytes | None, headers: dict[str, str], timeout: float) -> bytes:
+    """One HTTP request to a platform; see http_post."""
     if not url.startswith(("http://", "https://")):
         raise SendFailed(f"the URL must be http:// or https://, not {url!r}", retryable=False)
-    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - scheme checked
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)  # noqa: S310 - scheme checked
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             return bytes(response.read(1024 * 1024))

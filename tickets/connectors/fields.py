@@ -215,6 +215,16 @@ def answer_value(answer: object, *path: str | int) -> object:
     return value
 
 
+def account_named(answer: object, *paths: tuple[str | int, ...]) -> str:
+    """What a platform's answer about our account calls it: the first non-empty string at one of `paths`
+    (capped at MAX_NAME), or "the account" when it names none."""
+    for path in paths:
+        value = answer_value(answer, *path)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:MAX_NAME]
+    return "the account"
+
+
 def answer_id(answer: object, *path: str | int) -> str | None:
     """The id (a string or an integer) at `path` in a platform's parsed answer, or None when there is none."""
     value = answer_value(answer, *path)

@@ -41,6 +41,9 @@ def parse(*, credentials: Credentials, delivery: Delivery) -> list[Event]:
     return messenger.parse_messaging(credentials=credentials, delivery=delivery, expected_object=OBJECT)
 
 
+check = meta.check
+
+
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Send the reply as a text message through the Send API; SendFailed when it does not go out."""
     return messenger.send_message(credentials=credentials, reply=reply, timeout=timeout)

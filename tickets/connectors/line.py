@@ -40,6 +40,7 @@ from tickets.connectors.base import (
     base_url,
     configured,
     hmac_base64,
+    http_get,
     post_json,
     safe_equal,
     signature_header,
@@ -49,6 +50,7 @@ from tickets.connectors.fields import (
     MAX_NAME,
     MAX_TEXT,
     MAX_URL,
+    account_named,
     answer_id,
     decimal_location,
     field_array,
@@ -108,6 +110,17 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
             return SendResult(external_id=_sent_id(json_answer(exc.answer)))
         raise refusal(exc, _description) from exc
     return SendResult(external_id=_sent_id(answer))
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """The bot the channel access token belongs to (its display name)."""
+    token = configured(credentials.access_token, "channel access token")
+    url = f"{base_url(credentials, DEFAULT_BASE_URL)}/v2/bot/info"
+    try:
+        answer = json_answer(http_get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout))
+    except SendFailed as exc:
+        raise refusal(exc, _description) from exc
+    return account_named(answer, ("displayName",), ("basicId",), ("userId",))
 
 
 def retry_key(reply: OutboundReply) -> str:

@@ -29,6 +29,7 @@ from tickets.connectors.base import (
     base_url,
     configured,
     hmac_hex,
+    http_get,
     post_json,
     safe_equal,
     signature_header,
@@ -36,6 +37,7 @@ from tickets.connectors.base import (
 from tickets.connectors.fields import (
     MAX_ID,
     MAX_TEXT,
+    account_named,
     answer_value,
     coordinate,
     field_array,
@@ -200,6 +202,19 @@ def graph_post(credentials: Credentials, path: str, payload: dict[str, Any], *, 
             raise SendFailed(exc.message, retryable=True, status=exc.status, answer=exc.answer) from exc
         raise
     return json_answer(answer)
+
+
+def graph_get(credentials: Credentials, path: str, *, timeout: float) -> dict[str, Any]:
+    """GET `path` from the Graph API with the account's access token; the JSON object answered."""
+    token = configured(credentials.access_token, "access token")
+    answer = http_get(graph_url(credentials, path), headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
+    return json_answer(answer)
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """Messenger and Instagram: the page (or Instagram account) the access token speaks for."""
+    answer = graph_get(credentials, "me?fields=id,name,username", timeout=timeout)
+    return account_named(answer, ("name",), ("username",), ("id",))
 
 
 def graph_id(answer: object, *path: str | int) -> str | None:

@@ -32,6 +32,7 @@ from tickets.connectors.base import (
     SignatureInvalid,
     base_url,
     configured,
+    http_get,
     post_json,
     safe_equal,
     signature_header,
@@ -40,6 +41,7 @@ from tickets.connectors.fields import (
     MAX_ID,
     MAX_NAME,
     MAX_TEXT,
+    account_named,
     answer_text,
     decimal_location,
     field_id,
@@ -114,6 +116,20 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
     chat = result.get("chat")
     chat_id = chat.get("id") if isinstance(chat, dict) and _is_id(chat.get("id")) else reply.recipient_id
     return SendResult(external_id=f"{chat_id}:{result['message_id']}"[:MAX_ID])
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """The bot the token belongs to (@username), with getMe."""
+    if not credentials.access_token:
+        raise SendFailed("the channel account has no bot token", retryable=False)
+    token = urllib.parse.quote(credentials.access_token, safe=":")
+    url = f"{base_url(credentials, DEFAULT_BASE_URL)}/bot{token}/getMe"
+    try:
+        answer = json_answer(http_get(url, headers={}, timeout=timeout))
+    except SendFailed as exc:
+        raise refusal(exc, _description) from exc
+    username = account_named(answer, ("result", "username"))
+    return f"@{username}" if username != "the account" else account_named(answer, ("result", "first_name"))
 
 
 def _description(answer: dict[str, Any]) -> str:

@@ -41,6 +41,7 @@ from tickets.connectors.base import (
     StatusUpdate,
     base_url,
     hmac_base64,
+    http_get,
     http_post,
     safe_equal,
     signature_header,
@@ -49,6 +50,7 @@ from tickets.connectors.fields import (
     MAX_ID,
     MAX_TEXT,
     MAX_URL,
+    account_named,
     decimal_location,
     field_name,
     field_string,
@@ -120,6 +122,9 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
         fields["From"] = f"whatsapp:{sender}" if whatsapp else sender
     else:
         raise SendFailed("the channel account has no sender number or Messaging Service SID", retryable=False)
+    if credentials.webhook_url:
+        # Twilio reports this message's statuses (sent, delivered, read, failed) to our webhook.
+        fields["StatusCallback"] = credentials.webhook_url
     path = f"/2010-04-01/Accounts/{urllib.parse.quote(account, safe='')}/Messages.json"
     auth = base64.b64encode(f"{account}:{token}".encode()).decode()
     headers = {"Content-Type": FORM_TYPE, "Authorization": f"Basic {auth}"}
@@ -132,6 +137,21 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
         raise refusal(exc, _description) from exc
     sid = answer.get("sid")
     return SendResult(external_id=sid[:MAX_ID] if isinstance(sid, str) and sid else None)
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """The Twilio account the SID and auth token open (its friendly name)."""
+    account, token = credentials.account_id, credentials.access_token or credentials.secret
+    if not account or not token:
+        raise SendFailed("the channel account needs its account SID and auth token", retryable=False)
+    path = f"/2010-04-01/Accounts/{urllib.parse.quote(account, safe='')}.json"
+    auth = base64.b64encode(f"{account}:{token}".encode()).decode()
+    url = base_url(credentials, DEFAULT_BASE_URL) + path
+    try:
+        answer = json_answer(http_get(url, headers={"Authorization": f"Basic {auth}"}, timeout=timeout))
+    except SendFailed as exc:
+        raise refusal(exc, _description) from exc
+    return account_named(answer, ("friendly_name",), ("sid",))
 
 
 def form_fields(delivery: Delivery) -> list[tuple[str, str]]:

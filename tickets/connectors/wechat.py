@@ -51,6 +51,7 @@ from tickets.connectors.base import (
     SignatureInvalid,
     base_url,
     configured,
+    http_get,
     post_json,
     safe_equal,
 )
@@ -131,6 +132,14 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
     answer = json_answer(post_json(url, body, headers=headers, timeout=timeout))
     _raise_for_errcode(answer)
     return SendResult(external_id=answer_id(answer, "msgid"))
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """Whether WeChat accepts the access token (it names no account: the answer is the API's server list)."""
+    token = urllib.parse.quote(configured(credentials.access_token, "WeChat access token"), safe="")
+    url = f"{base_url(credentials, DEFAULT_BASE_URL)}/cgi-bin/get_api_domain_ip?access_token={token}"
+    _raise_for_errcode(json_answer(http_get(url, headers={}, timeout=timeout)))
+    return credentials.account_id or "the official account"
 
 
 def read_xml(body: bytes) -> Fields:

@@ -42,7 +42,7 @@ from tickets.connectors.base import (
     StatusUpdate,
     configured,
 )
-from tickets.connectors.fields import MAX_ID, MAX_NAME, MAX_TEXT, field_array, field_object
+from tickets.connectors.fields import MAX_ID, MAX_NAME, MAX_TEXT, account_named, field_array, field_object
 
 OBJECT = "whatsapp_business_account"
 STATUSES = ("sent", "delivered", "read", "failed")
@@ -87,6 +87,14 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
     path = f"{urllib.parse.quote(number, safe='')}/messages"
     answer = meta.graph_post(credentials, path, payload, timeout=timeout)
     return SendResult(external_id=meta.graph_id(answer, "messages", 0, "id"))
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """The business phone number the access token may send from: its verified name and number."""
+    number = configured(credentials.account_id, "phone number id (account id)")
+    path = f"{urllib.parse.quote(number, safe='')}?fields=display_phone_number,verified_name"
+    answer = meta.graph_get(credentials, path, timeout=timeout)
+    return account_named(answer, ("verified_name",), ("display_phone_number",), ("id",))
 
 
 def _change(raw: Any, where: str, credentials: Credentials) -> list[Event]:

@@ -39,6 +39,7 @@ from tickets.connectors.base import (
     base_url,
     configured,
     hmac_base64,
+    http_get,
     post_json,
     safe_equal,
     signature_header,
@@ -48,6 +49,7 @@ from tickets.connectors.fields import (
     MAX_NAME,
     MAX_TEXT,
     MAX_URL,
+    account_named,
     answer_id,
     field_array,
     field_object,
@@ -125,6 +127,15 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
     body = json.dumps({"text": reply.text}).encode()
     answer = post_json(url, body, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
     return SendResult(external_id=answer_id(json_answer(answer), "data", "dm_event_id"))
+
+
+def check(*, credentials: Credentials, timeout: float) -> str:
+    """The X user the access token acts for (@username)."""
+    token = configured(credentials.access_token, "X access token")
+    url = f"{base_url(credentials, DEFAULT_BASE_URL)}/2/users/me"
+    answer = json_answer(http_get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout))
+    username = account_named(answer, ("data", "username"))
+    return f"@{username}" if username != "the account" else account_named(answer, ("data", "name"), ("data", "id"))
 
 
 def _event(key: str, item: dict[str, Any], where: str, *, own_id: str, users: dict[str, Any]) -> Event:

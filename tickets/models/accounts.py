@@ -1,7 +1,9 @@
 """Channel accounts (a brand's account on a platform) and the raw deliveries they receive."""
 
+from django.conf import settings
 from django.core.validators import URLValidator
 from django.db import models
+from django.urls import reverse
 
 from tickets.connectors.base import Credentials
 from tickets.models.teams import Team
@@ -100,7 +102,13 @@ class ChannelAccount(models.Model):
             base_url=self.api_base_url,
             callback_url=self.callback_url,
             sender_address=self.platform_address,
+            webhook_url=self.webhook_url() if self.pk else "",
         )
+
+    def webhook_url(self) -> str:
+        """The URL this account's platform calls: the helpdesk's public address and the account's webhook path."""
+        path = reverse("webhook", kwargs={"kind": self.kind, "account_id": self.pk})
+        return settings.HELPDESK_BASE_URL.rstrip("/") + path
 
 
 class DeliveryState(models.TextChoices):
