@@ -56,6 +56,17 @@ class TeamScopedFormMixin:
         return super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
 
 
+# A channel account's credentials, as the form and its Credentials section list them.
+_CREDENTIAL_FIELDS = [
+    "secret",
+    "verify_token",
+    "access_token",
+    "platform_account_id",
+    "platform_address",
+    "encoding_aes_key",
+]
+
+
 def _url_as_https(field: Any, **kwargs: Any) -> Any:
     """Form fields of the account, a URL typed without a scheme read as https:// (Django 6's default)."""
     if isinstance(field, models.URLField):
@@ -72,20 +83,7 @@ class ChannelAccountForm(forms.ModelForm):
     class Meta:
         model = ChannelAccount
         formfield_callback = _url_as_https
-        fields = [
-            "name",
-            "kind",
-            "team",
-            "enabled",
-            "secret",
-            "verify_token",
-            "access_token",
-            "platform_account_id",
-            "platform_address",
-            "encoding_aes_key",
-            "api_base_url",
-            "callback_url",
-        ]
+        fields = ["name", "kind", "team", "enabled", *_CREDENTIAL_FIELDS, "api_base_url", "callback_url"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -117,14 +115,7 @@ class ChannelAccountAdmin(TeamScopedFormMixin, admin.ModelAdmin):
         (
             "Credentials",
             {
-                "fields": [
-                    "secret",
-                    "verify_token",
-                    "access_token",
-                    "platform_account_id",
-                    "platform_address",
-                    "encoding_aes_key",
-                ],
+                "fields": _CREDENTIAL_FIELDS,
                 "description": "Each field says which platforms use it; leave the others empty.",
             },
         ),
