@@ -115,7 +115,7 @@ class ChannelAccountAdmin(TeamScopedFormMixin, admin.ModelAdmin):
         (
             "Credentials",
             {
-                "fields": _CREDENTIAL_FIELDS,
+                "fields": [*_CREDENTIAL_FIELDS],
                 "description": "Each field says which platforms use it; leave the others empty.",
             },
         ),
