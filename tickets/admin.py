@@ -67,6 +67,10 @@ _CREDENTIAL_FIELDS = [
 ]
 
 
+# Credentials that are secrets: shown as set or not, never sent back to the browser.
+_SECRET_FIELDS = ["secret", "verify_token", "access_token", "encoding_aes_key"]
+
+
 def _url_as_https(field: Any, **kwargs: Any) -> Any:
     """Form fields of the account, a URL typed without a scheme read as https:// (Django 6's default)."""
     if isinstance(field, models.URLField):
@@ -85,8 +89,23 @@ class ChannelAccountForm(forms.ModelForm):
         formfield_callback = _url_as_https
         fields = ["name", "kind", "team", "enabled", *_CREDENTIAL_FIELDS, "api_base_url", "callback_url"]
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in _SECRET_FIELDS:
+            field = self.fields.get(name)
+            if field is None:
+                continue
+            # A stored secret is never sent back to the browser: empty keeps it, anything typed replaces it.
+            field.widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})
+            if self.instance.pk and getattr(self.instance, name):
+                field.required = False
+                field.help_text = f"Set; leave empty to keep it. {field.help_text}"
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        for name in _SECRET_FIELDS:
+            if name in self.fields and not cleaned.get(name) and self.instance.pk:
+                cleaned[name] = getattr(self.instance, name)
         if self.errors:
             return cleaned
         # The account as typed (the instance takes the form's values only after clean()).

@@ -70,3 +70,28 @@ def test_credentials_the_platform_refuses_are_not_saved(
     assert response.status_code == 200
     assert b"The platform refused these credentials: the platform answered HTTP 401: Unauthorized" in response.content
     assert not ChannelAccount.objects.filter(name="Acme bot").exists()
+
+
+def test_stored_secrets_are_never_sent_back_and_an_empty_field_keeps_them(admin_client: Client, team_a: Any) -> None:
+    account = ChannelAccount.objects.create(
+        name="Shop API", kind="api", team=team_a, secret="very-secret-1", access_token="token-secret-2"
+    )
+    page = admin_client.get(f"/admin/tickets/channelaccount/{account.pk}/change/").content.decode()
+    assert "very-secret-1" not in page and "token-secret-2" not in page
+    assert "Set; leave empty to keep it." in page
+    form = {"name": "Shop API", "kind": "api", "team": team_a.pk, "enabled": "on", "secret": "", "access_token": ""}
+    response = admin_client.post(f"/admin/tickets/channelaccount/{account.pk}/change/", form)
+    assert response.status_code == 302, response.content[:3000]
+    account.refresh_from_db()
+    assert (account.secret, account.access_token) == ("very-secret-1", "token-secret-2")
+    response = admin_client.post(f"/admin/tickets/channelaccount/{account.pk}/change/", {**form, "secret": "new-one"})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.secret, account.access_token) == ("new-one", "token-secret-2")
+
+
+def test_a_new_account_must_be_given_its_secret(admin_client: Client, team_a: Any) -> None:
+    form = {"name": "No secret", "kind": "api", "team": team_a.pk, "enabled": "on", "secret": ""}
+    response = admin_client.post("/admin/tickets/channelaccount/add/", form)
+    assert response.status_code == 200 and b"This field is required." in response.content
+    assert not ChannelAccount.objects.filter(name="No secret").exists()
