@@ -8,7 +8,8 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet
 
 from policies.models import BusinessCalendar, EscalationPolicy, SlaPolicy
-from policies.services.sla import LIVE_STATUSES, policy_conditions_q
+from policies.services.recompute import policy_conditions_q
+from policies.services.sla import LIVE_STATUSES
 from tickets.models import Ticket
 from tickets.selectors import team_ids_with_permission, team_members
 

@@ -7,7 +7,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from policies.schedule import TICK_EXPIRES_SECONDS
-from policies.services.sla import sla_recompute
+from policies.services.recompute import sla_recompute
 from policies.services.tick import BATCH, clocks_check, more_due_than
 from policies.services.webhooks import Claim, webhook_call_attempt, webhook_calls_claim
 

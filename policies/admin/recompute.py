@@ -12,7 +12,7 @@ from django.db import transaction
 from django.http import HttpRequest
 
 from policies.models import BusinessCalendar, SlaPolicy
-from policies.services.sla import tickets_to_recompute
+from policies.services.recompute import tickets_to_recompute
 from policies.tasks import sla_recompute_task
 
 # A task per this many tickets: a worker's task stays short, and several workers share a large recompute.

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from policies.engine import add_business
 from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPolicy, SlaTarget, TicketSla
-from policies.services.sla import sla_recompute
+from policies.services.recompute import sla_recompute
 from policies.services.tick import clocks_check
 from tests.support import admin_form_data, webhook_ticket
 from tickets.models import EventKind, Priority, Status, Tag, Ticket

@@ -22,7 +22,7 @@ from policies.models import (
     TargetKind,
 )
 from policies.selectors import MANAGE_PERMISSION, escalation_tickets_to_recompute
-from policies.services.sla import sla_recompute
+from policies.services.recompute import sla_recompute
 from tickets.connectors import api
 from tickets.connectors.base import Delivery
 from tickets.models import ChannelAccount, ChannelKind, Priority, Tag, Team
