@@ -275,3 +275,14 @@ def wait_until(condition: Any, *, what: str, timeout: float = 30.0) -> Any:
             return found
         time.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {timeout} s")
+
+
+def wait_for_status(message: Any, *, not_in: set[str], timeout: float = 30.0) -> Any:
+    """`message` once its delivery status has left `not_in` (a real worker sends it in the production pass)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        message.refresh_from_db()
+        if message.delivery_status not in not_in:
+            return message
+        time.sleep(0.05)
+    raise AssertionError(f"message {message.pk} stayed {message.delivery_status} for {timeout} s")

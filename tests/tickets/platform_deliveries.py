@@ -18,7 +18,7 @@ from django.test import Client
 
 from tests.factories import ChannelAccountFactory
 from tests.fake_platform import FakePlatform
-from tickets.models import ChannelAccount, Message
+from tickets.models import ChannelAccount
 
 SECRET = "platform-secret"
 TOKEN = "access-token-1"
@@ -301,13 +301,3 @@ def post(client: Client, platform: Platform, account: ChannelAccount, data: dict
     signed = platform.sign(account, path, (_form if platform.form else _json)(data))
     url = path + (f"?{signed.query}" if signed.query else "")
     return client.post(url, data=signed.body, content_type=signed.content_type, headers=signed.headers)
-
-
-def wait_for_status(message: Message, *, not_in: set[str], timeout: float = 30.0) -> Message:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message.refresh_from_db()
-        if message.delivery_status not in not_in:
-            return message
-        time.sleep(0.05)
-    raise AssertionError(f"message {message.pk} stayed {message.delivery_status} for {timeout} s")

@@ -5,28 +5,17 @@ delivers it, so these tests wait (with a deadline) for the worker's result in th
 """
 
 import json
-import time
 from typing import Any
 
 import pytest
 from django.test import Client
 
 from tests.factories import ChannelAccountFactory, ContactIdentityFactory, TicketFactory
-from tests.support import FakePlatform
+from tests.support import FakePlatform, wait_for_status
 from tickets.connectors import api
 from tickets.models import DeliveryStatus, EventKind, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def wait_for_status(message: Message, *, not_in: set[str], timeout: float = 30.0) -> Message:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        message.refresh_from_db()
-        if message.delivery_status not in not_in:
-            return message
-        time.sleep(0.05)
-    raise AssertionError(f"message {message.pk} stayed {message.delivery_status} for {timeout} s")
 
 
 @pytest.fixture

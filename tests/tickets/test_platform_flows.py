@@ -16,6 +16,7 @@ import pytest
 from django.test import Client
 
 from tests.fake_platform import FakePlatform
+from tests.support import wait_for_status
 from tests.tickets.platform_deliveries import (
     IDS,
     MESSAGE_IDS,
@@ -29,7 +30,6 @@ from tests.tickets.platform_deliveries import (
     _json,
     account_for,
     post,
-    wait_for_status,
     wechat_signed,
     whatsapp,
 )

@@ -194,7 +194,6 @@ _WINDOW_RULES = {
     ChannelKind.INSTAGRAM: "Instagram accepts free text only within 24 hours of the customer's last message",
     ChannelKind.WHATSAPP: "WhatsApp accepts free text only within 24 hours of the customer's last message",
 }
-_TWILIO_WHATSAPP_RULE = _WINDOW_RULES[ChannelKind.WHATSAPP]
 
 
 @dataclass(frozen=True)
@@ -215,7 +214,7 @@ def reply_window(ticket: Ticket, *, now: datetime) -> ReplyWindow:
     account, identity = ticket.identity.channel_account, ticket.identity
     rule = _WINDOW_RULES.get(ChannelKind(account.kind))
     if account.kind == ChannelKind.SMS and identity.external_id.startswith("whatsapp:"):
-        rule = _TWILIO_WHATSAPP_RULE
+        rule = _WINDOW_RULES[ChannelKind.WHATSAPP]  # Twilio's WhatsApp contacts: WhatsApp's rule
     if rule is None:
         return ReplyWindow(open=True)
     last = (
