@@ -134,28 +134,31 @@ def delivery_process(*, delivery: InboundDelivery, now: datetime | None = None) 
 
 
 def _apply(account: ChannelAccount, event: Event, outcome: DeliveryOutcome, *, now: datetime) -> bool:
-    """Apply one event in a savepoint of its own; whether it changed anything. Counted in the summary."""
+    """Apply one event; whether it changed anything. Counted in the summary.
+
+    Each service writes in a transaction of its own; a message in a savepoint of its own, so that a
+    redelivered one (DuplicateMessage) leaves nothing behind.
+    """
     counts = outcome.summary.setdefault("events", {})
     name = type(event).__name__
     counts[name] = counts.get(name, 0) + 1
-    with transaction.atomic():
-        if isinstance(event, InboundMessage):
-            try:
-                with transaction.atomic():
-                    outcome.messages.append(message_receive(account=account, inbound=event, now=now))
-                return True
-            except DuplicateMessage:
-                outcome.duplicates += 1
-                return False
-        if isinstance(event, MessageEdit):
-            return message_edit_receive(account=account, edit=event, now=now) is not None
-        if isinstance(event, StatusUpdate):
-            return bool(message_status_receive(account=account, update=event, now=now))
-        if isinstance(event, Echo):
-            return message_echo_receive(account=account, echo=event, now=now) is not None
-        ignored = outcome.summary.setdefault("ignored", [])
-        ignored.append(f"{event.kind}: {event.detail}" if event.detail else event.kind)
-        return False
+    if isinstance(event, InboundMessage):
+        try:
+            with transaction.atomic():
+                outcome.messages.append(message_receive(account=account, inbound=event, now=now))
+            return True
+        except DuplicateMessage:
+            outcome.duplicates += 1
+            return False
+    if isinstance(event, MessageEdit):
+        return message_edit_receive(account=account, edit=event, now=now) is not None
+    if isinstance(event, StatusUpdate):
+        return bool(message_status_receive(account=account, update=event, now=now))
+    if isinstance(event, Echo):
+        return message_echo_receive(account=account, echo=event, now=now) is not None
+    ignored = outcome.summary.setdefault("ignored", [])
+    ignored.append(f"{event.kind}: {event.detail}" if event.detail else event.kind)
+    return False
 
 
 def _finish(
