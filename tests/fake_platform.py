@@ -35,6 +35,7 @@ class Answer:
     status: int = 200
     body: bytes = b"{}"
     content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)  # more response headers: Location, Content-Disposition
 
 
 @dataclass
@@ -79,11 +80,21 @@ class FakePlatform:
                     )
                 )
                 answer = platform._respond(parsed.path)
+                # headers={"Transfer-Encoding": "chunked"}: a body of unannounced length, as streamed files come.
+                chunked = answer.headers.get("Transfer-Encoding") == "chunked"
                 self.send_response(answer.status)
                 self.send_header("Content-Type", answer.content_type)
-                self.send_header("Content-Length", str(len(answer.body)))
+                if not chunked:
+                    self.send_header("Content-Length", str(len(answer.body)))
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(answer.body)
+                if chunked:
+                    self.wfile.write(
+                        b"%x\r\n%s\r\n0\r\n\r\n" % (len(answer.body), answer.body) if answer.body else b"0\r\n\r\n"
+                    )
+                else:
+                    self.wfile.write(answer.body)
 
             do_GET = do_POST = do_PUT = do_DELETE = _handle
 
@@ -91,7 +102,7 @@ class FakePlatform:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
     def stop(self) -> None:
         if self._server is not None:

@@ -4,15 +4,19 @@ Inbound: POST a JSON object {message_id, sender_id, sender_name, text, sent_at} 
 `X-Helpdesk-Signature: sha256=<hex HMAC-SHA256 of the raw body with the account's secret>`.
 Outbound: the helpdesk POSTs {message_id, ticket, recipient_id, text, sent_at} to the account's callback
 URL, signed the same way; a JSON answer with an "id" records the receiver's id for the message.
+Files: an attachment's URL is fetched with a plain GET, no credentials.
 """
 
 import json
 from datetime import datetime
 from typing import Any
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
+    Attachment,
     Credentials,
     Delivery,
+    Download,
     Event,
     HandshakeAnswer,
     HandshakeFailed,
@@ -86,6 +90,11 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
 def check(*, credentials: Credentials, timeout: float) -> str:
     """Nothing to ask: the generic API channel's receiver is any program. Its callback URL is checked on send."""
     return "the API channel"
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The file at the attachment's URL, fetched without credentials (the sender's program hosts it)."""
+    return downloads.fetch_url(attachment, timeout=timeout, max_bytes=max_bytes)
 
 
 def _string(data: dict[str, Any], field: str, *, max_length: int, required: bool = True) -> str:

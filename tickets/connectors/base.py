@@ -13,6 +13,9 @@ A connector is a module with four functions, all pure (no models, no database, n
   API at `credentials.base_url`; SendFailed saying whether a retry may help.
 - `check(*, credentials, timeout) -> str`: ask the platform whether the credentials work (the admin does on
   save); what the platform calls the account (a page, a bot, a number), or SendFailed with its refusal.
+- `fetch_attachment(*, credentials, attachment, timeout, max_bytes) -> Download`: the file a contact sent, from
+  the platform (a media id looked up, or its URL with the platform's auth); FileTooLarge past `max_bytes`,
+  NothingToFetch for what has no file (a location, a LINE sticker), SendFailed as for sending.
 
 and may define `ANSWER: tuple[str, str]`, the body and content type a platform expects for an accepted
 delivery (WeChat wants "success"); the default is JSON.
@@ -187,6 +190,19 @@ class HandshakeFailed(ConnectorError):
     http_status = 403
 
 
+@dataclass(frozen=True)
+class Download:
+    """A file fetched from a platform: its bytes, its type as the platform said it, and its name if given."""
+
+    content: bytes
+    mime_type: str = ""
+    name: str = ""
+
+
+class NothingToFetch(Exception):
+    """An attachment with no file behind it (a location, a sticker the platform serves no content for)."""
+
+
 class SendFailed(Exception):
     """A reply that did not go out. `retryable` says whether trying again later may succeed.
 
@@ -200,6 +216,16 @@ class SendFailed(Exception):
         self.retryable = retryable
         self.status = status
         self.answer = answer
+
+
+class FileTooLarge(SendFailed):
+    """A file larger than the helpdesk keeps: never retried."""
+
+    def __init__(self, size: int | None, max_bytes: int) -> None:
+        said = f"{size:,} bytes" if size is not None else f"more than {max_bytes:,} bytes"
+        super().__init__(f"the file is {said}; the limit is {max_bytes:,} bytes", retryable=False)
+        self.size = size
+        self.max_bytes = max_bytes
 
 
 def hmac_hex(secret: str, data: bytes, *, algorithm: str = "sha256") -> str:
@@ -269,20 +295,63 @@ def http_request(method: str, url: str, *, body: bytes | None, headers: dict[str
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
             return bytes(response.read(1024 * 1024))
-    except urllib.error.HTTPError as exc:
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
+        raise _send_failed(exc) from exc
+
+
+def _send_failed(exc: Exception) -> SendFailed:
+    """What a failed HTTP request to a platform means for the reply or file: SendFailed, retryable or not."""
+    if isinstance(exc, urllib.error.HTTPError):
         # 4xx other than 408/429 means the request itself is wrong: sending it again will not help.
         retryable = exc.code >= 500 or exc.code in (408, 429)
         detail = exc.read(2000).decode("utf-8", "replace").strip()
-        raise SendFailed(
+        return SendFailed(
             f"the platform answered HTTP {exc.code}" + (f": {detail}" if detail else ""),
             retryable=retryable,
             status=exc.code,
             answer=detail,
-        ) from exc
-    except http.client.HTTPException as exc:
+        )
+    if isinstance(exc, http.client.HTTPException):
         # A broken answer (cut short, not HTTP) or a URL the client refuses: said without the URL, which may
         # hold a token (Telegram's is in the path).
-        raise SendFailed(f"the platform's answer could not be read ({type(exc).__name__})", retryable=True) from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SendFailed(f"the platform could not be reached: {reason}", retryable=True) from exc
+        return SendFailed(f"the platform's answer could not be read ({type(exc).__name__})", retryable=True)
+    reason = getattr(exc, "reason", exc)
+    return SendFailed(f"the platform could not be reached: {reason}", retryable=True)
+
+
+def http_download(
+    url: str, *, timeout: float, max_bytes: int, auth: dict[str, str] | None = None, expected_size: int | None = None
+) -> Download:
+    """GET a file at `url`, reading at most `max_bytes` of it; FileTooLarge past that, SendFailed as http_post.
+
+    `auth` headers are sent to `url` only, never after a redirect: a platform's media URL may redirect to a
+    storage host (Twilio's to S3), which must not see the account's credentials. `expected_size` is the size a
+    platform announced before the download, refused at once when over the limit.
+    """
+    if expected_size is not None and expected_size > max_bytes:
+        raise FileTooLarge(expected_size, max_bytes)
+    if not url.startswith(("http://", "https://")):
+        raise SendFailed(f"the URL must be http:// or https://, not {url!r}", retryable=False)
+    try:
+        request = urllib.request.Request(url, method="GET")  # noqa: S310 - scheme checked above
+        for name, value in (auth or {}).items():
+            request.add_unredirected_header(name, value)
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+            if response.status != 200:
+                # LINE answers 202 while a video is still being prepared: later, it will be there.
+                raise SendFailed(f"the platform has no content yet (HTTP {response.status})", retryable=True)
+            length = response.headers.get("Content-Length")
+            # isascii: str.isdigit() also accepts digits int() refuses ("²").
+            if length and length.isascii() and length.isdigit() and int(length) > max_bytes:
+                raise FileTooLarge(int(length), max_bytes)
+            content = bytes(response.read(max_bytes + 1))
+            if len(content) > max_bytes:
+                raise FileTooLarge(None, max_bytes)
+            mime_type = response.headers.get_content_type() if response.headers.get("Content-Type") else ""
+            return Download(content=content, mime_type=mime_type, name=response.headers.get_filename() or "")
+    except (ValueError, http.client.InvalidURL) as exc:
+        # A URL (or a redirect's Location) the client cannot send: not ASCII, a malformed host or port. Trying
+        # again sends the same URL. Said without the URL, which may hold a token.
+        raise SendFailed(f"the file's URL cannot be requested ({type(exc).__name__})", retryable=False) from exc
+    except (urllib.error.URLError, http.client.HTTPException, TimeoutError, OSError) as exc:
+        raise _send_failed(exc) from exc

@@ -9,14 +9,18 @@ story mentions (Ignored).
 Outbound: POST {base}/v21.0/me/messages with the access token of the page linked to the Instagram account
 as `Authorization: Bearer`; Meta answers `{"recipient_id": ..., "message_id": ...}`.
 
+Files: as Messenger's, a Meta CDN URL fetched as it is.
+
 `credentials.account_id`, when set, is the Instagram professional account's id: entries for another account
 are Ignored.
 """
 
 from tickets.connectors import messenger, meta
 from tickets.connectors.base import (
+    Attachment,
     Credentials,
     Delivery,
+    Download,
     Event,
     HandshakeAnswer,
     OutboundReply,
@@ -47,3 +51,8 @@ check = meta.check
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Send the reply as a text message through the Send API; SendFailed when it does not go out."""
     return messenger.send_message(credentials=credentials, reply=reply, timeout=timeout)
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The file a contact sent, from the Meta CDN URL the delivery gave (see tickets.connectors.meta)."""
+    return meta.fetch_cdn_file(attachment, timeout=timeout, max_bytes=max_bytes)

@@ -15,17 +15,25 @@ StatusUpdate.
 Replies use the push API rather than the reply token, which expires within a minute of the event. Each push
 carries an `X-Line-Retry-Key` derived from the reply, so a retry after a lost answer cannot send the message
 twice: LINE answers 409 and the reply counts as sent.
+
+Files: GET {data base}/v2/bot/message/{message id}/content with the channel access token, on LINE's content
+host (https://api-data.line.me; `base_url`, when set, serves both). LINE answers 202 while a video or audio
+is still being prepared (retry later). Content hosted elsewhere (`contentProvider.type` "external") is
+fetched from its URL without the token. A sticker has no content to fetch.
 """
 
 import json
+import urllib.parse
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Event,
     HandshakeAnswer,
     HandshakeFailed,
@@ -40,6 +48,7 @@ from tickets.connectors.base import (
     base_url,
     configured,
     hmac_base64,
+    http_download,
     http_get,
     post_json,
     safe_equal,
@@ -65,6 +74,7 @@ from tickets.connectors.fields import (
 
 SIGNATURE_HEADER = "x-line-signature"
 DEFAULT_BASE_URL = "https://api.line.me"
+DEFAULT_DATA_BASE_URL = "https://api-data.line.me"  # where LINE serves the content of messages
 # Retry keys are UUIDs; deriving them from the reply makes every attempt at one reply carry the same key.
 _RETRY_KEYS = uuid.UUID("6f0c1d2e-9a57-4b8e-8d0a-3c1e5b7f9a21")
 
@@ -121,6 +131,21 @@ def check(*, credentials: Credentials, timeout: float) -> str:
     except SendFailed as exc:
         raise refusal(exc, _description) from exc
     return account_named(answer, ("displayName",), ("basicId",), ("userId",))
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The content of an image, video, audio or file message, from LINE (or from its external host)."""
+    downloads.require_file(attachment, fileless=("location", "sticker"))
+    if attachment.url:
+        return downloads.fetch_url(attachment, timeout=timeout, max_bytes=max_bytes)
+    message_id = urllib.parse.quote(downloads.require(attachment.media_id, "LINE message id"), safe="")
+    token = configured(credentials.access_token, "channel access token")
+    url = f"{base_url(credentials, DEFAULT_DATA_BASE_URL)}/v2/bot/message/{message_id}/content"
+    try:
+        download = http_download(url, timeout=timeout, max_bytes=max_bytes, auth={"Authorization": f"Bearer {token}"})
+    except SendFailed as exc:
+        raise refusal(exc, _description) from exc
+    return downloads.described(download, attachment)
 
 
 def retry_key(reply: OutboundReply) -> str:

@@ -10,6 +10,9 @@ Outbound: POST {base}/v21.0/me/messages with the page access token as `Authoriza
 `{"recipient": {"id": ...}, "messaging_type": "RESPONSE", "message": {"text": ...}}`; Meta answers
 `{"recipient_id": ..., "message_id": ...}`.
 
+Files: an attachment's `payload.url` is a signed Meta CDN URL, fetched as it is (no token needed); it expires
+after a while, and Meta then answers 403 or 404.
+
 Instagram's messaging is the same platform with `"object": "instagram"` (tickets.connectors.instagram), so the
 parser here also knows Instagram's own shapes: unsent (`is_deleted`) messages, shares, reels and story
 mentions.
@@ -26,6 +29,7 @@ from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Echo,
     Event,
     HandshakeAnswer,
@@ -79,6 +83,11 @@ check = meta.check
 def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float) -> SendResult:
     """Send the reply as a text message through the Send API; SendFailed when it does not go out."""
     return send_message(credentials=credentials, reply=reply, timeout=timeout)
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The file a contact sent, from the Meta CDN URL the delivery gave (see tickets.connectors.meta)."""
+    return meta.fetch_cdn_file(attachment, timeout=timeout, max_bytes=max_bytes)
 
 
 def parse_messaging(*, credentials: Credentials, delivery: Delivery, expected_object: str) -> list[Event]:

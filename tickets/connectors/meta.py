@@ -6,6 +6,8 @@ expects the challenge back. Every delivery after that is a POST of JSON `{"objec
 signed with `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the app secret>` (older apps
 also send the SHA-1 `X-Hub-Signature`, accepted only when the SHA-256 header is absent). Replies go through
 the Graph API with the account's access token as a Bearer token, so it never appears in a URL or a log.
+Files a contact sends come as Meta CDN URLs (Messenger, Instagram: no token needed) or as media ids looked up
+in the Graph API (WhatsApp).
 
 This module holds that common part, and Meta's ways of writing fields on top of the readers every connector
 shares (tickets.connectors.fields): a field is named by its key and the path of the object that holds it,
@@ -13,14 +15,16 @@ timestamps may be numbers or strings, and coordinates are shown as Python writes
 """
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     HandshakeAnswer,
     HandshakeFailed,
     PayloadInvalid,
@@ -195,13 +199,21 @@ def graph_post(credentials: Credentials, path: str, payload: dict[str, Any], *, 
     token = configured(credentials.access_token, "access token")
     body = json.dumps(payload, separators=(",", ":")).encode()
     headers = {"Authorization": f"Bearer {token}"}
-    try:
-        answer = post_json(graph_url(credentials, path), body, headers=headers, timeout=timeout)
-    except SendFailed as exc:
-        if not exc.retryable and _transient(exc):
-            raise SendFailed(exc.message, retryable=True, status=exc.status, answer=exc.answer) from exc
-        raise
-    return json_answer(answer)
+    url = graph_url(credentials, path)
+    return json_answer(_graph_call(lambda: post_json(url, body, headers=headers, timeout=timeout)))
+
+
+def graph_lookup(credentials: Credentials, path: str, *, timeout: float) -> dict[str, Any]:
+    """GET `path` from the Graph API with the account's access token; the JSON object answered. SendFailed
+    as graph_post: retryable when Meta says the error is temporary."""
+    headers = {"Authorization": f"Bearer {configured(credentials.access_token, 'access token')}"}
+    url = graph_url(credentials, path)
+    return json_answer(_graph_call(lambda: http_get(url, headers=headers, timeout=timeout)))
+
+
+def fetch_cdn_file(attachment: Attachment, *, timeout: float, max_bytes: int) -> Download:
+    """Messenger and Instagram: the file at the attachment's Meta CDN URL, which is signed and needs no token."""
+    return downloads.fetch_url(attachment, timeout=timeout, max_bytes=max_bytes)
 
 
 def graph_get(credentials: Credentials, path: str, *, timeout: float) -> dict[str, Any]:
@@ -223,6 +235,16 @@ def graph_id(answer: object, *path: str | int) -> str | None:
     if isinstance(value, str) and value.strip():
         return value.strip()[:MAX_ID]
     return None
+
+
+def _graph_call(call: Callable[[], bytes]) -> bytes:
+    """The answer of a Graph API call; its SendFailed made retryable when Meta says the error is temporary."""
+    try:
+        return call()
+    except SendFailed as exc:
+        if not exc.retryable and _transient(exc):
+            raise SendFailed(exc.message, retryable=True, status=exc.status, answer=exc.answer) from exc
+        raise
 
 
 def _transient(exc: SendFailed) -> bool:

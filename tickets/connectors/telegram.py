@@ -9,16 +9,21 @@ Message ids are unique within a chat only, so a message's external id is "<chat 
 contact is the chat: in a private chat it is the person (chat.id equals from.id); in a group it is the group,
 since that is where a bot's reply goes. Telegram repeats none of the bot's own messages and reports no
 delivery or read status, so this connector yields no Echo and no StatusUpdate.
+
+Files: getFile turns a message's file_id into a `file_path`, fetched from {base}/file/bot<token>/<file_path>.
+Both URLs hold the bot token, so no error message ever quotes them.
 """
 
 import json
 import urllib.parse
 from typing import Any
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Event,
     HandshakeAnswer,
     HandshakeFailed,
@@ -32,6 +37,7 @@ from tickets.connectors.base import (
     SignatureInvalid,
     base_url,
     configured,
+    http_download,
     http_get,
     post_json,
     safe_equal,
@@ -41,8 +47,10 @@ from tickets.connectors.fields import (
     MAX_ID,
     MAX_NAME,
     MAX_TEXT,
+    MAX_URL,
     account_named,
     answer_text,
+    answer_value,
     decimal_location,
     field_id,
     field_name,
@@ -130,6 +138,43 @@ def check(*, credentials: Credentials, timeout: float) -> str:
         raise refusal(exc, _description) from exc
     username = account_named(answer, ("result", "username"))
     return f"@{username}" if username != "the account" else account_named(answer, ("result", "first_name"))
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The file behind a file_id: its path asked of getFile, then fetched from the Bot API's file server."""
+    downloads.require_file(attachment)
+    file_id = urllib.parse.quote(downloads.require(attachment.media_id, "Telegram file_id"), safe="")
+    token = configured(credentials.access_token, "bot token")
+    with downloads.token_hidden(token):
+        return _fetch_file(credentials, attachment, file_id=file_id, token=token, timeout=timeout, max_bytes=max_bytes)
+
+
+def _fetch_file(
+    credentials: Credentials, attachment: Attachment, *, file_id: str, token: str, timeout: float, max_bytes: int
+) -> Download:
+    """getFile, then the file server: both URLs hold the token (quoted, so it stays one path segment)."""
+    base = downloads.token_api_base(credentials, DEFAULT_BASE_URL)
+    token = urllib.parse.quote(token, safe=":")
+    try:
+        answer = json_answer(http_get(f"{base}/bot{token}/getFile?file_id={file_id}", headers={}, timeout=timeout))
+    except SendFailed as exc:
+        raise refusal(exc, _description) from exc
+    if answer.get("ok") is not True:
+        code = answer_value(answer, "error_code")
+        retryable = isinstance(code, int) and (code == 429 or code >= 500)
+        raise SendFailed(f"Telegram refused the file: {_description(answer) or 'no reason given'}", retryable=retryable)
+    path = answer_text(answer, "result", "file_path").strip()
+    if not path or len(path) > MAX_URL:
+        # Telegram gives no path for a file the Bot API does not serve (larger than 20 MB, say).
+        raise SendFailed("Telegram's getFile answer has no file_path", retryable=False)
+    download = http_download(
+        f"{base}/file/bot{token}/{urllib.parse.quote(path, safe='/')}",
+        timeout=timeout,
+        max_bytes=max_bytes,
+        expected_size=downloads.announced_size(answer_value(answer, "result", "file_size")),
+    )
+    # The name the contact's file had comes first: the path's own name is Telegram's ("file_12.jpg").
+    return downloads.described(download, attachment, name=attachment.name, last_name=path)
 
 
 def _description(answer: dict[str, Any]) -> str:

@@ -14,6 +14,10 @@ status's `at` are the delivery's arrival, from its Date header when it has a val
 parsed. A message body that looks like base64 is kept as written: Twilio does not encode bodies, and a person
 may type such text. Twilio repeats none of our messages and has no edits: no Echo, no MessageEdit.
 
+Files: a message's MediaUrl<n> is fetched with the account SID and auth token (HTTP basic auth), which
+Twilio needs when the account enforces authentication on media. It redirects to a storage host, which must
+not see them: they go to the MediaUrl only.
+
 Twilio wants TwiML or nothing in answer; `ANSWER` is an empty TwiML response (send no automatic reply).
 """
 
@@ -24,10 +28,12 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Event,
     HandshakeAnswer,
     HandshakeFailed,
@@ -152,6 +158,19 @@ def check(*, credentials: Credentials, timeout: float) -> str:
     except SendFailed as exc:
         raise refusal(exc, _description) from exc
     return account_named(answer, ("friendly_name",), ("sid",))
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The media at a message's MediaUrl, fetched with the account SID and auth token (not after a redirect)."""
+    downloads.require_file(attachment)
+    account, token = credentials.account_id, credentials.access_token or credentials.secret
+    if not account or not token:
+        raise SendFailed("the channel account needs its account SID and auth token to fetch media", retryable=False)
+    auth = {"Authorization": f"Basic {base64.b64encode(f'{account}:{token}'.encode()).decode()}"}
+    try:
+        return downloads.fetch_url(attachment, timeout=timeout, max_bytes=max_bytes, auth=auth)
+    except SendFailed as exc:
+        raise refusal(exc, _description) from exc
 
 
 def form_fields(delivery: Delivery) -> list[tuple[str, str]]:

@@ -20,6 +20,10 @@ WeChat wants the body "success" for an accepted delivery (ANSWER), else it retri
 Replies: the customer-service message API, POST {base}/cgi-bin/message/custom/send?access_token=...; WeChat
 answers HTTP 200 even when it refuses, with a non-zero errcode.
 
+Files: GET {base}/cgi-bin/media/get?access_token=...&media_id=... answers the file itself, or for a video the
+JSON {"video_url": ...} to fetch it from, or a JSON errcode (with HTTP 200). The token is in the URL: no error
+message quotes it. An image without a MediaId is fetched from its PicUrl, without the token.
+
 XML is read with expat, refusing any DOCTYPE or entity declaration (no entity expansion, no external entities).
 """
 
@@ -35,10 +39,12 @@ from xml.parsers import expat
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Event,
     HandshakeAnswer,
     HandshakeFailed,
@@ -51,6 +57,7 @@ from tickets.connectors.base import (
     SignatureInvalid,
     base_url,
     configured,
+    http_download,
     http_get,
     post_json,
     safe_equal,
@@ -60,6 +67,7 @@ from tickets.connectors.fields import (
     MAX_TEXT,
     MAX_URL,
     answer_id,
+    answer_text,
     coordinate,
     field_string,
     json_answer,
@@ -70,6 +78,7 @@ from tickets.connectors.fields import (
 ANSWER = ("success", "text/plain")
 DEFAULT_BASE_URL = "https://api.weixin.qq.com"
 _SYSTEM_BUSY = -1  # the one errcode WeChat documents as "try again later"
+_RATE_LIMITED = 45009  # the account's daily quota of calls to this API is used up: it resets
 _VOICE_TYPES = {"amr": "audio/amr", "speex": "audio/speex", "mp3": "audio/mpeg"}
 
 Fields = dict[str, str]
@@ -140,6 +149,40 @@ def check(*, credentials: Credentials, timeout: float) -> str:
     url = f"{base_url(credentials, DEFAULT_BASE_URL)}/cgi-bin/get_api_domain_ip?access_token={token}"
     _raise_for_errcode(json_answer(http_get(url, headers={}, timeout=timeout)))
     return credentials.account_id or "the official account"
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The file behind a MediaId, from the temporary media API (media ids last 3 days); else from the PicUrl."""
+    downloads.require_file(attachment)
+    if not attachment.media_id:
+        return downloads.fetch_url(attachment, timeout=timeout, max_bytes=max_bytes)
+    token = configured(credentials.access_token, "WeChat access token")
+    with downloads.token_hidden(token):
+        return _fetch_media(credentials, attachment, token=token, timeout=timeout, max_bytes=max_bytes)
+
+
+def _fetch_media(
+    credentials: Credentials, attachment: Attachment, *, token: str, timeout: float, max_bytes: int
+) -> Download:
+    """The temporary media API's answer: the file, a video's URL to fetch it from, or an errcode."""
+    base = downloads.token_api_base(credentials, DEFAULT_BASE_URL)
+    query = urllib.parse.urlencode({"access_token": token, "media_id": attachment.media_id})
+    download = http_download(f"{base}/cgi-bin/media/get?{query}", timeout=timeout, max_bytes=max_bytes)
+    if not _is_json(download):
+        return downloads.described(download, attachment)
+    answer = json_answer(download.content)
+    _raise_for_errcode(answer, what="file", transient=(_SYSTEM_BUSY, _RATE_LIMITED))
+    video_url = answer_text(answer, "video_url")
+    if not video_url:
+        raise SendFailed("WeChat answered the media request with JSON that names no file", retryable=False)
+    try:
+        video = http_download(video_url, timeout=timeout, max_bytes=max_bytes)
+    except SendFailed as exc:
+        if exc.status == 404:
+            # WeChat hands out a video's URL a few seconds before its CDN serves it.
+            raise SendFailed(exc.message, retryable=True, status=exc.status, answer=exc.answer) from exc
+        raise
+    return downloads.described(video, attachment)
 
 
 def read_xml(body: bytes) -> Fields:
@@ -323,13 +366,23 @@ def _coordinate(fields: Fields, tag: str, *, limit: int) -> str:
     return raw
 
 
-def _raise_for_errcode(answer: dict[str, Any]) -> None:
-    """SendFailed when WeChat's 200 answer carries a non-zero errcode (a retry helps only for "system busy")."""
+def _is_json(download: Download) -> bool:
+    """Whether WeChat answered a media request with JSON (an error, or a video's URL) rather than the file."""
+    return download.mime_type in ("application/json", "text/json") or download.content.lstrip().startswith(
+        (b'{"errcode"', b'{"video_url"')
+    )
+
+
+def _raise_for_errcode(
+    answer: dict[str, Any], *, what: str = "message", transient: tuple[int, ...] = (_SYSTEM_BUSY,)
+) -> None:
+    """SendFailed when WeChat's 200 answer carries a non-zero errcode (a retry helps only for the `transient`
+    codes: "system busy", unless told more)."""
     code = answer.get("errcode", 0)
     if code in (0, "0", None):
         return
     message = str(answer.get("errmsg") or "")[:500]
     raise SendFailed(
-        f"WeChat refused the message: errcode {str(code)[:20]}" + (f": {message}" if message else ""),
-        retryable=code in (_SYSTEM_BUSY, str(_SYSTEM_BUSY)),
+        f"WeChat refused the {what}: errcode {str(code)[:20]}" + (f": {message}" if message else ""),
+        retryable=code in transient or code in [str(number) for number in transient],
     )

@@ -16,7 +16,12 @@ Signatures and the handshake are Meta's common ones (tickets.connectors.meta).
 
 Outbound: POST {base}/v21.0/{phone number id}/messages with the access token as `Authorization: Bearer` and
 `{"messaging_product": "whatsapp", "to": ..., "type": "text", "text": {"body": ...}}`; Meta answers
-`{"messages": [{"id": ...}]}`.
+`{"messages": [{"id": ...}]}`. Outside the 24-hour customer service window only an approved template may be
+sent: `send_template` posts `"type": "template"` to the same endpoint.
+
+Files: a media id is looked up with GET {base}/v21.0/{media id} (Bearer), which answers
+`{"url", "mime_type", "sha256", "file_size", "id", "messaging_product"}`; the URL (valid for 5 minutes) is then
+fetched with the same Bearer token, sent to that URL only, never after a redirect.
 
 `credentials.account_id` is the phone number id: replies are sent from it, and changes for another of the
 business's numbers are Ignored (one app delivers every number's events to the same callback URL).
@@ -25,11 +30,12 @@ business's numbers are Ignored (one app delivers every number's events to the sa
 import urllib.parse
 from typing import Any
 
-from tickets.connectors import meta
+from tickets.connectors import downloads, meta
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Echo,
     Event,
     HandshakeAnswer,
@@ -38,11 +44,23 @@ from tickets.connectors.base import (
     MessageEdit,
     OutboundReply,
     PayloadInvalid,
+    SendFailed,
     SendResult,
     StatusUpdate,
     configured,
+    http_download,
 )
-from tickets.connectors.fields import MAX_ID, MAX_NAME, MAX_TEXT, account_named, field_array, field_object
+from tickets.connectors.fields import (
+    MAX_ID,
+    MAX_NAME,
+    MAX_TEXT,
+    MAX_URL,
+    account_named,
+    answer_text,
+    answer_value,
+    field_array,
+    field_object,
+)
 
 OBJECT = "whatsapp_business_account"
 STATUSES = ("sent", "delivered", "read", "failed")
@@ -87,6 +105,43 @@ def send_reply(*, credentials: Credentials, reply: OutboundReply, timeout: float
     path = f"{urllib.parse.quote(number, safe='')}/messages"
     answer = meta.graph_post(credentials, path, payload, timeout=timeout)
     return SendResult(external_id=meta.graph_id(answer, "messages", 0, "id"))
+
+
+def send_template(
+    *, credentials: Credentials, recipient_id: str, name: str, language: str, parameters: list[str], timeout: float
+) -> SendResult:
+    """Send the approved template `name` in `language` (a code: "en_US"), its body's {{1}}, {{2}}... filled
+    with `parameters` in order; SendFailed when it does not go out."""
+    number = configured(credentials.account_id, "phone number id (account id)")
+    if not name or not language:
+        raise SendFailed("a WhatsApp template needs a name and a language code", retryable=False)
+    template: dict[str, Any] = {"name": name, "language": {"code": language}}
+    if parameters:
+        body = [{"type": "text", "text": parameter} for parameter in parameters]
+        template["components"] = [{"type": "body", "parameters": body}]
+    payload = {"messaging_product": "whatsapp", "to": recipient_id, "type": "template", "template": template}
+    path = f"{urllib.parse.quote(number, safe='')}/messages"
+    answer = meta.graph_post(credentials, path, payload, timeout=timeout)
+    return SendResult(external_id=meta.graph_id(answer, "messages", 0, "id"))
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The file behind a media id: looked up in the Graph API, then fetched from the URL it gives."""
+    downloads.require_file(attachment)
+    media_id = downloads.require(attachment.media_id, "WhatsApp media id")
+    token = configured(credentials.access_token, "access token")
+    media = meta.graph_lookup(credentials, urllib.parse.quote(media_id, safe=""), timeout=timeout)
+    url = answer_text(media, "url")
+    if not url.startswith(("http://", "https://")) or len(url) > MAX_URL:
+        raise SendFailed(f"WhatsApp's answer for media {media_id[:64]} has no download URL", retryable=False)
+    download = http_download(
+        url,
+        timeout=timeout,
+        max_bytes=max_bytes,
+        auth={"Authorization": f"Bearer {token}"},
+        expected_size=downloads.announced_size(answer_value(media, "file_size")),
+    )
+    return downloads.described(download, attachment, mime_type=answer_text(media, "mime_type").strip())
 
 
 def check(*, credentials: Credentials, timeout: float) -> str:

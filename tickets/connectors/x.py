@@ -14,6 +14,7 @@ ending in `_events` and a `users` map that gives the sender's profile name.
 - X has no DM edits. A delivery for another user subscribed to the same app is Ignored as a whole.
 
 Replies: POST {base}/2/dm_conversations/with/{recipient}/messages with an OAuth 2.0 user-context bearer token.
+Files: a DM's media URL (ton.twitter.com, or a video variant), fetched with the same bearer token.
 """
 
 import json
@@ -21,10 +22,12 @@ import re
 import urllib.parse
 from typing import Any
 
+from tickets.connectors import downloads
 from tickets.connectors.base import (
     Attachment,
     Credentials,
     Delivery,
+    Download,
     Echo,
     Event,
     HandshakeAnswer,
@@ -136,6 +139,14 @@ def check(*, credentials: Credentials, timeout: float) -> str:
     answer = json_answer(http_get(url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout))
     username = account_named(answer, ("data", "username"))
     return f"@{username}" if username != "the account" else account_named(answer, ("data", "name"), ("data", "id"))
+
+
+def fetch_attachment(*, credentials: Credentials, attachment: Attachment, timeout: float, max_bytes: int) -> Download:
+    """The DM's media at its URL, with the access token as a bearer token (to that URL only, not a redirect)."""
+    downloads.require_file(attachment)
+    token = configured(credentials.access_token, "X access token")
+    auth = {"Authorization": f"Bearer {token}"}
+    return downloads.fetch_url(attachment, timeout=timeout, max_bytes=max_bytes, auth=auth)
 
 
 def _event(key: str, item: dict[str, Any], where: str, *, own_id: str, users: dict[str, Any]) -> Event:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.fake_platform import Answer, FakePlatform
-from tickets.connectors.base import Credentials, Delivery, OutboundReply, SendFailed
+from tickets.connectors.base import Attachment, Credentials, Delivery, Download, OutboundReply, SendFailed
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Real deliveries from public SDKs' test suites, shared on every machine here (never copied into the repo).
@@ -150,3 +150,40 @@ def assert_not_sent(platform: FakePlatform, send: Callable[[], object], match: s
     """`send` fails for good, saying `match`, before anything reaches the fake platform."""
     assert_final(send, match)
     assert platform.requests == []
+
+
+# --- Files a contact sent ------------------------------------------------------------------------------------
+
+# The bytes of a small PNG-looking file, every byte value included: what comes back must be exactly this.
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+def file_answer(
+    content: bytes = PNG, content_type: str = "image/png", *, name: str = "", streamed: bool = False
+) -> Answer:
+    """A platform's answer carrying a file: its bytes and type, its `name` in Content-Disposition if given, and
+    when `streamed` no Content-Length (sent chunked, so the size shows only while reading)."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'} if name else {}
+    if streamed:
+        headers["Transfer-Encoding"] = "chunked"
+    return Answer(body=content, content_type=content_type, headers=headers)
+
+
+def redirect(location: str, status: int = 302) -> Answer:
+    """An answer sending the client on to `location` (as Twilio's media URLs do, to their storage host)."""
+    return Answer(status=status, body=b"", content_type="text/plain", headers={"Location": location})
+
+
+def fetch(connector: Any, credentials: Credentials, attachment: Attachment, *, max_bytes: int = 1_000_000) -> Download:
+    """`connector.fetch_attachment` of `attachment`, as the attachment task calls it."""
+    download: Download = connector.fetch_attachment(
+        credentials=credentials, attachment=attachment, timeout=5, max_bytes=max_bytes
+    )
+    return download
+
+
+def fetch_failure(
+    connector: Any, credentials: Credentials, attachment: Attachment, *, max_bytes: int = 1_000_000
+) -> SendFailed:
+    """The SendFailed fetching `attachment` raises."""
+    return send_failure(lambda: fetch(connector, credentials, attachment, max_bytes=max_bytes))
