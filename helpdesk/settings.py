@@ -29,6 +29,10 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "guardian",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
     "django_celery_beat",
     "channels",
     "tickets",
@@ -153,6 +157,11 @@ HELPDESK_WEBHOOK_MAX_BYTES = env_int("HELPDESK_WEBHOOK_MAX_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HELPDESK_WEBHOOK_MAX_BYTES + 1024
 HELPDESK_OUTBOUND_TIMEOUT = env_int("HELPDESK_OUTBOUND_TIMEOUT", 10)
 HELPDESK_OUTBOUND_MAX_RETRIES = env_int("HELPDESK_OUTBOUND_MAX_RETRIES", 5)
+# Files contacts send are fetched from the platform into MEDIA_ROOT, up to this size each, with this many tries.
+# MEDIA_ROOT is never served as public media: a view checks the ticket's permission for every file.
+MEDIA_ROOT = os.environ.get("HELPDESK_MEDIA_ROOT", str(BASE_DIR / "media"))
+HELPDESK_ATTACHMENT_MAX_BYTES = env_int("HELPDESK_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
+HELPDESK_ATTACHMENT_MAX_TRIES = env_int("HELPDESK_ATTACHMENT_MAX_TRIES", 6)
 # Email (escalation notifications). The default prints mail to the server's console; production sets SMTP.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
@@ -165,6 +174,29 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "helpdesk@localhost")
 # Where agents reach the helpdesk, for links in emails.
 HELPDESK_BASE_URL = os.environ.get("HELPDESK_BASE_URL", "http://127.0.0.1:8000")
 HELPDESK_INBOX_PAGE_SIZE = env_int("HELPDESK_INBOX_PAGE_SIZE", 50)
+
+# The REST API (/api/v1/): a token per user (the admin issues and revokes them) or the browser's session; JSON
+# errors; cursor pages. Who sees what is django-guardian's rule, as in the agent UI.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Token first: a request without credentials is answered 401 with a WWW-Authenticate challenge.
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "tickets.api.pagination.IdCursorPagination",
+    "PAGE_SIZE": env_int("HELPDESK_API_PAGE_SIZE", 50),
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "tickets.api.errors.api_exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Helpdesk API",
+    "DESCRIPTION": "Tickets, messages, contacts and channel accounts, within the caller's permissions.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
 
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)

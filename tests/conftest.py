@@ -18,6 +18,8 @@ PRODUCTION_STACK = os.environ.get("DATABASE_URL", "").startswith("postgres") and
 # The tests tick SLA clocks themselves, with `now` passed in: no ticker thread in the test process (the live
 # server subprocess keeps the embedded default's ticker).
 settings.HELPDESK_SLA_TICKER = False
+# Files the tests fetch land under build/ (the live server and the worker inherit it), never in the demo's media.
+os.environ["HELPDESK_MEDIA_ROOT"] = settings.MEDIA_ROOT = str(settings.BASE_DIR / "build" / "test-media")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -123,6 +125,20 @@ def task_runner(request: pytest.FixtureRequest) -> str:
         request.getfixturevalue("celery_worker_process")
         return "worker"
     return "eager"
+
+
+@pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks run in this process, in both passes: for tests of a task's outcome under this test's settings
+    (a limit, a failing platform); the end-to-end tests leave tasks to the real worker of the production pass."""
+    from helpdesk.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    try:
+        yield
+    finally:
+        app.conf.task_always_eager = before
 
 
 @pytest.fixture

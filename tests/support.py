@@ -96,6 +96,8 @@ def server_env(database: dict[str, Any]) -> dict[str, str]:
     env.setdefault("HELPDESK_WEBHOOK_BACKOFF_SECONDS", "0.3")
     env.setdefault("HELPDESK_WEBHOOK_MAX_ATTEMPTS", "4")
     env.setdefault("HELPDESK_WEBHOOK_TIMEOUT", "2")
+    # A file fetch that fails is tried again within seconds.
+    env.setdefault("HELPDESK_ATTACHMENT_MAX_TRIES", "3")
     return env
 
 
@@ -207,7 +209,7 @@ def serve_fake_platform() -> Iterator[FakePlatform]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     platform.url = f"http://127.0.0.1:{server.server_address[1]}/callback"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield platform
@@ -279,10 +281,15 @@ def wait_until(condition: Any, *, what: str, timeout: float = 30.0) -> Any:
 
 def wait_for_status(message: Any, *, not_in: set[str], timeout: float = 30.0) -> Any:
     """`message` once its delivery status has left `not_in` (a real worker sends it in the production pass)."""
+    return wait_for_field(message, "delivery_status", not_in=not_in, timeout=timeout)
+
+
+def wait_for_field(row: Any, field: str, *, not_in: set[str], timeout: float = 30.0) -> Any:
+    """`row`, refreshed, once its `field` has left `not_in` (a real worker changes it in the production pass)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        message.refresh_from_db()
-        if message.delivery_status not in not_in:
-            return message
+        row.refresh_from_db()
+        if getattr(row, field) not in not_in:
+            return row
         time.sleep(0.05)
-    raise AssertionError(f"message {message.pk} stayed {message.delivery_status} for {timeout} s")
+    raise AssertionError(f"{type(row).__name__} {row.pk} stayed {field}={getattr(row, field)} for {timeout} s")

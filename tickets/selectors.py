@@ -5,9 +5,13 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.models import User as AuthUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from tickets.models import (
+    Attachment,
+    AttachmentState,
+    Contact,
+    ContactIdentity,
     Message,
     Notification,
     Team,
@@ -153,8 +157,15 @@ def inbox_tickets(user: User) -> QuerySet[Ticket]:
 
 
 def ticket_thread(ticket: Ticket) -> QuerySet[Message]:
-    """The messages of `ticket`, oldest first, with their authors."""
-    return ticket.messages.select_related("author").order_by("id")
+    """The messages of `ticket`, oldest first, with their authors and attachments."""
+    return ticket.messages.select_related("author", "template").prefetch_related("attachments").order_by("id")
+
+
+def visible_attachments(user: User) -> QuerySet[Attachment]:
+    """The stored files of the tickets `user` may see (the only way a file leaves storage)."""
+    return Attachment.objects.filter(
+        message__ticket__in=visible_tickets(user), state=AttachmentState.STORED
+    ).select_related("message")
 
 
 def live_subscription(user: User) -> tuple[list[int], list[int]]:
@@ -180,3 +191,45 @@ def latest_event_id() -> int:
     """The id of the newest ticket event, where a freshly rendered page starts listening."""
     newest = TicketEvent.objects.order_by("-id").values_list("id", flat=True).first()
     return newest or 0
+
+
+def visible_contacts(user: User) -> QuerySet[Contact]:
+    """The contacts `user` may see: those with at least one ticket in visible_tickets(user)."""
+    return Contact.objects.filter(id__in=visible_tickets(user).values("contact_id"))
+
+
+def _identities_shown(user: User) -> Q:
+    """Which identities `user` is shown: those on their teams' channel accounts, and those of the tickets
+    they see. An identity elsewhere (another brand's number, say) stays as private as the admin keeps it."""
+    on_their_accounts = Q(channel_account__team_id__in=visible_team_ids(user))
+    return on_their_accounts | Q(id__in=visible_tickets(user).values("identity_id"))
+
+
+def contact_identities(user: User, contact: Contact) -> QuerySet[ContactIdentity]:
+    """The identities of `contact` that `user` is shown, with their channel accounts, by channel."""
+    return (
+        contact.identities.filter(_identities_shown(user))
+        .select_related("channel_account")
+        .order_by("channel_account__kind", "channel_account__name", "id")
+    )
+
+
+def contact_tickets(user: User, contact: Contact) -> QuerySet[Ticket]:
+    """The tickets of `contact` that `user` may see, newest activity first."""
+    return visible_tickets(user).filter(contact=contact).order_by("-last_activity_at", "-id")
+
+
+def contact_merge_candidates(user: User, *, contact: Contact, query: str, limit: int = 20) -> list[Contact]:
+    """Other contacts `user` sees whose name, or an identity's platform id or profile name, holds `query`;
+    each with the identities `user` is shown, so two people of the same name can be told apart."""
+    shown = _identities_shown(user)
+    matching = ContactIdentity.objects.filter(shown, Q(external_id__icontains=query) | Q(display_name__icontains=query))
+    identities = ContactIdentity.objects.filter(shown).select_related("channel_account").order_by("id")
+    candidates = (
+        visible_contacts(user)
+        .exclude(pk=contact.pk)
+        .filter(Q(display_name__icontains=query) | Q(id__in=matching.values("contact_id")))
+        .prefetch_related(Prefetch("identities", queryset=identities))
+        .order_by("display_name", "pk")
+    )
+    return list(candidates[:limit])

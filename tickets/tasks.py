@@ -5,7 +5,9 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
+from tickets.services.attachments import AttachmentFetchFailed, attachment_abandon, attachment_store
 from tickets.services.messages import message_deliver, message_delivery_abandon
 from tickets.services.notifications import notification_emails_send
 
@@ -33,3 +35,18 @@ def message_send(self: Any, message_id: int) -> None:
 def notification_email(notification_ids: list[int]) -> int:
     """Email notifications to the agents they are for."""
     return notification_emails_send(notification_ids=notification_ids)
+
+
+@shared_task(bind=True, name="tickets.attachment_fetch", acks_late=True, ignore_result=True)
+def attachment_fetch(self: Any, attachment_id: int) -> None:
+    """Fetch a file a contact sent into storage, retrying with exponential backoff while the platform may answer."""
+    # Eager tasks (the embedded default) get one try, as message_send does; the admin can fetch again.
+    final = bool(self.request.is_eager) or self.request.retries + 1 >= settings.HELPDESK_ATTACHMENT_MAX_TRIES
+    try:
+        attachment_store(attachment_id=attachment_id, now=timezone.now(), final_attempt=final)
+    except AttachmentFetchFailed as exc:
+        raise self.retry(countdown=min(2 ** (self.request.retries + 2), 600)) from exc
+    except Exception as exc:
+        logger.exception("attachment %s could not be fetched", attachment_id)
+        reason = f"internal error: {type(exc).__name__}: {exc}"
+        attachment_abandon(attachment_id=attachment_id, reason=reason, now=timezone.now())

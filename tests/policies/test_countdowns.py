@@ -13,7 +13,7 @@ from policies.models import BusinessCalendar, OpeningInterval, SlaClock, SlaPoli
 from policies.services.sla import Schedule, clock_create
 from tests.factories import TicketFactory, UserFactory
 from tickets.models import Priority, Status, Ticket
-from tickets.services.messages import message_reply
+from tickets.services.replies import message_reply
 from tickets.services.tickets import ticket_for_inbound, ticket_status_set
 
 pytestmark = pytest.mark.django_db

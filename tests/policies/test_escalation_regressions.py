@@ -22,8 +22,8 @@ from policies.services.tick import clocks_check
 from tests.factories import UserFactory
 from tests.support import delivery_body, signed_headers, webhook_ticket
 from tickets.models import Priority, Ticket
-from tickets.services.messages import message_reply
 from tickets.services.properties import ticket_priority_set
+from tickets.services.replies import message_reply
 
 pytestmark = pytest.mark.django_db
 

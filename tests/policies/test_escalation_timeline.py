@@ -25,7 +25,7 @@ from tests.factories import TicketFactory, UserFactory
 from tests.policies.escalation_helpers import inbound_ticket, make_escalation_policy
 from tests.support import webhook_ticket
 from tickets.models import ChannelKind, Priority, Status, Tag, Ticket
-from tickets.services.messages import message_reply
+from tickets.services.replies import message_reply
 from tickets.services.tickets import ticket_status_set
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.fake_platform import FakePlatform
-from tests.support import wait_for_status
+from tests.fake_platform import Answer, FakePlatform
+from tests.support import wait_for_field, wait_for_status
 from tests.tickets.platform_deliveries import (
     IDS,
     MESSAGE_IDS,
@@ -141,11 +141,16 @@ def test_the_wechat_handshake_echoes_echostr_only_when_signed(platform_api: Fake
     assert bad.status_code == 403
 
 
-def test_an_edit_keeps_the_earlier_text_and_an_attachment_is_listed_on_the_ticket_page(
-    platform_api: FakePlatform, team_a: Any, agent_a: Any
+def test_an_edit_keeps_the_earlier_text_and_a_photo_is_fetched_and_shown_on_the_ticket_page(
+    task_runner: str, platform_api: FakePlatform, team_a: Any, agent_a: Any
 ) -> None:
     telegram = PLATFORMS[3]
     account = account_for(telegram, team_a, platform_api)
+    # The Bot API: getFile gives the largest photo's path on its file server.
+    got_file = {"ok": True, "result": {"file_id": "big-file", "file_path": "photos/file_7.jpg"}}
+    platform_api.answer(f"/bot{TOKEN}/getFile", got_file)
+    jpeg = Answer(body=b"\xff\xd8\xff\xe0jpeg", content_type="application/octet-stream")
+    platform_api.answer(f"/file/bot{TOKEN}/photos/file_7.jpg", jpeg)
     client = Client()
     assert post(client, telegram, account, telegram.text("5", "Order 1234 is late")).status_code == 200
     sender = {"id": 42, "is_bot": False, "first_name": "Ann"}
@@ -183,14 +188,17 @@ def test_an_edit_keeps_the_earlier_text_and_an_attachment_is_listed_on_the_ticke
     event = ticket.events.get(kind=EventKind.MESSAGE_EDITED)
     assert (event.data["before"], event.data["message_id"]) == ("Order 1234 is late", first.pk)
     assert second.text == "The box it came in"
-    assert [(a["kind"], a["media_id"]) for a in second.attachments] == [("image", "big-file")]
+    [photo_file] = second.attachments.all()
+    assert (photo_file.kind, photo_file.media_id) == ("image", "big-file")
+    photo_file = wait_for_field(photo_file, "state", not_in={"pending"})
+    assert (photo_file.state, photo_file.name, photo_file.mime_type) == ("stored", "file_7.jpg", "image/jpeg")
     agent = Client()
     agent.force_login(agent_a)
     page = agent.get(f"/tickets/{ticket.number}/").content.decode()
     # The thread shows the text as edited (the subject keeps the first words the ticket opened with).
     assert '<div class="text">Order 1235 is late</div>' in page
     assert '<div class="text">Order 1234 is late</div>' not in page
-    assert 'class="edited"' in page and 'class="attachment attachment-image"' in page
+    assert 'class="edited"' in page and f'<img src="/attachments/{photo_file.pk}/"' in page
 
 
 def test_whatsapp_takes_no_free_text_a_day_after_the_customers_last_message(

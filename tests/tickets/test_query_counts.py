@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from policies.models import EscalationFiring, SlaPolicy, SlaTarget, TargetKind, WebhookCall
 from tests.factories import ChannelAccountFactory, MessageFactory, UserFactory
-from tickets.models import Notification, Priority, Status, Tag, Ticket
+from tickets.models import Attachment, AttachmentState, Notification, Priority, Status, Tag, Ticket
 from tickets.services.tickets import ticket_for_inbound, ticket_status_set
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +118,11 @@ def test_ticket_page_queries_do_not_grow_with_tickets_messages_tags_or_firings(a
     make_tickets(9, team=team_a, assignee=agent_a)
     few = queries_for(client, f"/tickets/{ticket.number}/")
     for i in range(190):
-        MessageFactory(ticket=ticket, direction="out" if i % 2 else "in", author=UserFactory() if i % 2 else None)
+        message = MessageFactory(
+            ticket=ticket, direction="out" if i % 2 else "in", author=UserFactory() if i % 2 else None
+        )
+        if i % 10 == 0:
+            Attachment.objects.create(message=message, position=0, kind="file", state=AttachmentState.FAILED)
     add_notes(ticket, 20, author=UserFactory())
     ticket.tags.add(*[Tag.objects.create(name=f"tag-{i}") for i in range(10)])
     add_firings(ticket, 30)
@@ -126,9 +130,9 @@ def test_ticket_page_queries_do_not_grow_with_tickets_messages_tags_or_firings(a
         Notification.objects.create(user=agent_a, ticket=ticket, text="Escalated", created_at=timezone.now())
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, f"/tickets/{ticket.number}/")
-    # session, user, teams, ticket, its tags, messages with authors, SLA policy, SLA clocks, escalation policy,
-    # firings, their webhook calls, newest event id, unread notifications
-    assert few == many == 13
+    # session, user, teams, ticket, its tags, messages with authors and templates, their attachments, SLA policy,
+    # SLA clocks, escalation policy, firings, their webhook calls, newest event id, unread notifications
+    assert few == many == 14
 
 
 def test_ticket_live_partial_queries_do_not_grow_with_messages(agent_a: Any, team_a: Any) -> None:
@@ -140,8 +144,9 @@ def test_ticket_live_partial_queries_do_not_grow_with_messages(agent_a: Any, tea
     add_notes(ticket, 40, author=UserFactory())
     ticket.tags.add(*[Tag.objects.create(name=f"tag-{i}") for i in range(10)])
     many = queries_for(client, f"/tickets/{ticket.number}/live/")
-    # session, user, teams, ticket, its tags, messages with authors, SLA policy, SLA clocks
-    assert few == many == 8
+    # session, user, teams, ticket, its tags, messages with authors and templates, their attachments, SLA policy,
+    # SLA clocks
+    assert few == many == 9
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,14 @@
 
 from tickets.models.accounts import ChannelAccount, ChannelKind, DeliveryState, InboundDelivery
 from tickets.models.contacts import Contact, ContactIdentity
-from tickets.models.messages import DeliveryStatus, Direction, Message
+from tickets.models.messages import (
+    Attachment,
+    AttachmentState,
+    DeliveryStatus,
+    Direction,
+    Message,
+    MessageTemplate,
+)
 from tickets.models.notifications import Notification
 from tickets.models.permissions import (
     TeamGroupObjectPermission,
@@ -14,6 +21,8 @@ from tickets.models.teams import Team
 from tickets.models.tickets import Counter, EventKind, Priority, Status, Tag, Ticket, TicketEvent
 
 __all__ = [
+    "Attachment",
+    "AttachmentState",
     "ChannelAccount",
     "ChannelKind",
     "Contact",
@@ -25,6 +34,7 @@ __all__ = [
     "EventKind",
     "InboundDelivery",
     "Message",
+    "MessageTemplate",
     "Notification",
     "Priority",
     "Status",

@@ -96,6 +96,7 @@ class EventKind(models.TextChoices):
     MESSAGE_STATUS = "message_status", "Delivery status changed"
     MESSAGE_EDITED = "message_edited", "Message edited by the contact"
     CONTACT_MERGED = "contact_merged", "Contact merged with another"
+    ATTACHMENT = "attachment", "Attachment fetched"
     STATUS = "status", "Status changed"
     ASSIGNED = "assigned", "Assigned"
     PRIORITY = "priority", "Priority changed"

@@ -1,12 +1,14 @@
 """Contacts: who wrote to us, and their identity on each channel account."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.auth.models import User
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 
 from tickets.models import ChannelAccount, Contact, ContactIdentity, EventKind, Ticket
+from tickets.selectors import visible_tickets
 from tickets.services.audit import ticket_event_record
 
 
@@ -57,3 +59,59 @@ def contacts_merge(*, keep: Contact, others: Iterable[Contact], now: datetime, a
                 keep.save(update_fields=["display_name"])
             other.delete()
     return moved
+
+
+class MergeRefused(Exception):
+    """Why these contacts may not be merged by this user, in words they can act on."""
+
+
+class MergeContactHidden(MergeRefused):
+    """One of the contacts is not visible to the user (the agent UI answers as if it did not exist)."""
+
+
+class MergeTicketsHidden(MergeRefused):
+    """A ticket of one of the contacts is hidden from the user; a merge would move it behind their back."""
+
+
+class MergeIntoItself(MergeRefused):
+    """A contact was asked to be merged into itself."""
+
+
+@dataclass(frozen=True)
+class MergeSummary:
+    """What a merge moves to the contact kept."""
+
+    tickets: int
+    identities: int
+
+
+def contacts_merge_check(*, user: User | AnonymousUser, keep: Contact, others: Sequence[Contact]) -> MergeSummary:
+    """Whether `user` may merge `others` into `keep` (raises a MergeRefused if not), and what would move."""
+    other_ids = {other.pk for other in others}
+    if keep.pk in other_ids:
+        raise MergeIntoItself("A contact cannot be merged into itself: choose another contact.")
+    ids = {keep.pk, *other_ids}
+    visible = visible_tickets(user)
+    if set(visible.filter(contact_id__in=ids).values_list("contact_id", flat=True).distinct()) != ids:
+        raise MergeContactHidden("No such contact.")
+    # Merging moves every ticket of these contacts, so it takes someone who sees them all.
+    if Ticket.objects.filter(contact_id__in=ids).exclude(pk__in=visible.values("pk")).exists():
+        raise MergeTicketsHidden(
+            "Some of these contacts' tickets are hidden from you, and a merge moves every ticket: "
+            "ask someone who sees them all."
+        )
+    return MergeSummary(
+        tickets=Ticket.objects.filter(contact_id__in=other_ids).count(),
+        identities=ContactIdentity.objects.filter(contact_id__in=other_ids).count(),
+    )
+
+
+def contacts_merge_as(*, user: User, keep: Contact, others: Sequence[Contact], now: datetime) -> MergeSummary:
+    """Merge `others` into `keep` on `user`'s behalf, if contacts_merge_check allows it; what moved."""
+    with transaction.atomic():
+        # Locked before the check, so no ticket of theirs appears in a hidden team between the check and the move.
+        ids = [keep.pk, *(other.pk for other in others)]
+        list(Contact.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+        summary = contacts_merge_check(user=user, keep=keep, others=others)
+        moved = contacts_merge(keep=keep, others=others, now=now, actor=user)
+    return MergeSummary(tickets=moved, identities=summary.identities)

@@ -1,7 +1,7 @@
 """Messages: receiving a contact's message onto a ticket, writing a reply, and delivering it."""
 
 import logging
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -11,16 +11,25 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tickets.connectors import connector_for
-from tickets.connectors.base import Echo, InboundMessage, MessageEdit, OutboundReply, SendFailed, StatusUpdate
+from tickets.connectors.base import (
+    Attachment,
+    Echo,
+    InboundMessage,
+    MessageEdit,
+    OutboundReply,
+    SendFailed,
+    StatusUpdate,
+)
 from tickets.models import (
     ChannelAccount,
-    ChannelKind,
     DeliveryStatus,
     Direction,
     EventKind,
     Message,
+    MessageTemplate,
     Ticket,
 )
+from tickets.services.attachments import attachments_add
 from tickets.services.audit import ticket_event_record
 from tickets.services.tickets import active_ticket, ticket_for_inbound
 
@@ -40,8 +49,7 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
     wrote must be rolled back with it.
     """
     # No "already stored?" query up front: redeliveries are rare, and the unique constraint catches them.
-    attachments = [asdict(attachment) for attachment in inbound.attachments]
-    subject = inbound.text or _attachments_label(attachments)
+    subject = inbound.text or _attachments_label(inbound.attachments)
     ticket, _created = ticket_for_inbound(
         account=account, sender_id=inbound.sender_id, sender_name=inbound.sender_name, subject=subject, now=now
     )
@@ -52,7 +60,6 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
                 channel_account=account,
                 direction=Direction.IN,
                 text=inbound.text,
-                attachments=attachments,
                 external_id=inbound.external_id,
                 sent_at=inbound.sent_at,
                 delivery_status=DeliveryStatus.RECEIVED,
@@ -62,13 +69,14 @@ def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: da
         if Message.objects.filter(channel_account=account, external_id=inbound.external_id).exists():
             raise DuplicateMessage(inbound.external_id) from None
         raise
+    attachments_add(message=message, described=inbound.attachments)
     _touch(ticket, message=message, now=now)
     ticket_event_record(ticket=ticket, kind=EventKind.MESSAGE_IN, now=now, data=_message_data(message))
     return message
 
 
-def _attachments_label(attachments: list[dict[str, str]]) -> str:
-    kinds = sorted({attachment["kind"] for attachment in attachments})
+def _attachments_label(attachments: tuple[Attachment, ...]) -> str:
+    kinds = sorted({attachment.kind for attachment in attachments})
     return f"({', '.join(kinds)})" if kinds else ""
 
 
@@ -187,60 +195,17 @@ def message_echo_receive(*, account: ChannelAccount, echo: Echo, now: datetime) 
         return message
 
 
-# Platforms that take free text only within this long after the contact's last message.
-REPLY_WINDOW = timedelta(hours=24)
-_WINDOW_RULES = {
-    ChannelKind.MESSENGER: "Messenger accepts free text only within 24 hours of the customer's last message",
-    ChannelKind.INSTAGRAM: "Instagram accepts free text only within 24 hours of the customer's last message",
-    ChannelKind.WHATSAPP: "WhatsApp accepts free text only within 24 hours of the customer's last message",
-}
-
-
-@dataclass(frozen=True)
-class ReplyWindow:
-    """Whether free text may be sent to a ticket's contact now, until when, and if not, why not."""
-
-    open: bool
-    closes_at: datetime | None = None
-    reason: str = ""
-
-
-class ReplyRefused(ValueError):
-    """A reply the platform would refuse (outside its reply window): nothing was stored."""
-
-
-def reply_window(ticket: Ticket, *, now: datetime) -> ReplyWindow:
-    """The platform's window for free-text replies on `ticket` (always open where the platform has none)."""
-    account, identity = ticket.identity.channel_account, ticket.identity
-    rule = _WINDOW_RULES.get(ChannelKind(account.kind))
-    if account.kind == ChannelKind.SMS and identity.external_id.startswith("whatsapp:"):
-        rule = _WINDOW_RULES[ChannelKind.WHATSAPP]  # Twilio's WhatsApp contacts: WhatsApp's rule
-    if rule is None:
-        return ReplyWindow(open=True)
-    last = (
-        Message.objects.filter(ticket__identity=identity, direction=Direction.IN)
-        .order_by("-sent_at")
-        .values_list("sent_at", flat=True)
-        .first()
-    )
-    if last is not None and now < last + REPLY_WINDOW:
-        return ReplyWindow(open=True, closes_at=last + REPLY_WINDOW)
-    when = f"; their last was at {last:%Y-%m-%d %H:%M} UTC" if last else "; they have not written yet"
-    return ReplyWindow(open=False, closes_at=last + REPLY_WINDOW if last else None, reason=rule + when + ".")
-
-
-def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | None = None) -> Message:
-    """Store an agent's reply and queue its delivery to the platform once the transaction commits.
-
-    ReplyRefused (nothing stored) when the platform's reply window has closed: it would refuse the message.
-    """
-    now = now or timezone.now()
-    text = text.strip()
-    if not text:
-        raise ValueError("a reply needs some text")
-    window = reply_window(ticket, now=now)
-    if not window.open:
-        raise ReplyRefused(window.reason)
+def reply_store(
+    *,
+    ticket: Ticket,
+    author: User,
+    text: str,
+    now: datetime,
+    template: MessageTemplate | None = None,
+    parameters: Sequence[str] = (),
+) -> Message:
+    """Store an outbound reply (free text, or an approved template with its values) and queue its delivery once
+    the transaction commits. The checks of what may be sent are the caller's."""
     account = ticket.identity.channel_account
     with transaction.atomic():
         blocker = account.reply_blocker()
@@ -251,6 +216,8 @@ def message_reply(*, ticket: Ticket, author: User, text: str, now: datetime | No
             direction=Direction.OUT,
             author=author,
             text=text,
+            template=template,
+            template_parameters=list(parameters),
             sent_at=now,
             delivery_status=DeliveryStatus.QUEUED if sendable else DeliveryStatus.NOT_SENT,
             delivery_error=blocker,
@@ -310,7 +277,10 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
     """
     with transaction.atomic():
         message = (
-            Message.objects.select_for_update().select_related("ticket__identity", "channel_account").get(pk=message_id)
+            # Only the message is locked: the template is an outer join, which PostgreSQL cannot lock.
+            Message.objects.select_for_update(of=("self",))
+            .select_related("ticket__identity", "channel_account", "template")
+            .get(pk=message_id)
         )
         if message.delivery_status != DeliveryStatus.QUEUED:
             return True  # already sent or given up on: a redelivered task does nothing
@@ -324,10 +294,19 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
         text=message.text,
         sent_at=message.sent_at,
     )
+    connector, timeout = connector_for(account.kind), settings.HELPDESK_OUTBOUND_TIMEOUT
     try:
-        result = connector_for(account.kind).send_reply(
-            credentials=account.credentials(), reply=reply, timeout=settings.HELPDESK_OUTBOUND_TIMEOUT
-        )
+        if message.template is not None:
+            result = connector.send_template(
+                credentials=account.credentials(),
+                recipient_id=reply.recipient_id,
+                name=message.template.name,
+                language=message.template.language,
+                parameters=[str(value) for value in message.template_parameters],
+                timeout=timeout,
+            )
+        else:
+            result = connector.send_reply(credentials=account.credentials(), reply=reply, timeout=timeout)
     except SendFailed as exc:
         logger.warning("reply %s not delivered (attempt %s): %s", message.pk, message.send_attempts, exc)
         if exc.retryable and not final_attempt:

@@ -13,7 +13,15 @@ from policies.countdowns import countdowns_for, ticket_sla_panel
 from policies.firings import ticket_escalations
 from tickets.models import Ticket
 from tickets.selectors import inbox_tickets, latest_event_id, ticket_thread, visible_tickets
-from tickets.services.messages import ReplyRefused, message_reply, reply_window
+from tickets.services.replies import (
+    ReplyRefused,
+    TemplateInvalid,
+    message_reply,
+    message_template_reply,
+    reply_window,
+    template_placeholders,
+    templates_for,
+)
 from tickets.views.notifications import header_context
 
 
@@ -67,9 +75,8 @@ def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
     ticket = _visible_ticket(request, number, with_tags=True)
     context = {
         **_live_context(ticket),
+        **_reply_context(ticket, form=ReplyForm()),
         "escalations": ticket_escalations(ticket),
-        "form": ReplyForm(),
-        "window": reply_window(ticket, now=timezone.now()),
         "last_event_id": last_event_id,
         **header_context(request),
     }
@@ -105,12 +112,61 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
         except ReplyRefused as exc:
             form.add_error("text", str(exc))
     if not form.is_valid():
-        context = {"ticket": ticket, "form": form, "window": reply_window(ticket, now=timezone.now())}
-        return render(request, "tickets/_reply_form.html", context, status=400)
+        return render(request, "tickets/_reply_form.html", _reply_context(ticket, form=form), status=400)
+    return _replied(request, ticket)
+
+
+def _replied(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    """After a reply is stored: the page again, or for htmx a fresh reply box and a nudge to the thread."""
     if not _is_htmx(request):
         return redirect("ticket-detail", number=ticket.number)
-    context = {"ticket": ticket, "form": ReplyForm(), "window": reply_window(ticket, now=timezone.now())}
-    response = render(request, "tickets/_reply_form.html", context)
+    response = render(request, "tickets/_reply_form.html", _reply_context(ticket, form=ReplyForm()))
     # The thread refreshes itself from the live event; tell it now as well, for a socket that is down.
     response["HX-Trigger"] = "thread-changed"
     return response
+
+
+def _reply_context(ticket: Ticket, *, form: ReplyForm, template_error: str = "") -> dict[str, object]:
+    """What the reply box shows: the form, the platform's window and, when it is closed, the templates."""
+    window = reply_window(ticket, now=timezone.now())
+    templates = [] if window.open else [(t, template_placeholders_safe(t.body)) for t in templates_for(ticket)]
+    return {
+        "ticket": ticket,
+        "form": form,
+        "window": window,
+        "templates": templates,
+        "template_error": template_error,
+    }
+
+
+def template_placeholders_safe(body: str) -> range:
+    """The numbers 1..n of a template's values, for its inputs (none when the body is malformed)."""
+    try:
+        return range(1, template_placeholders(body) + 1)
+    except ValueError:
+        return range(0)
+
+
+@require_POST
+@login_required
+def ticket_template_reply(request: HttpRequest, number: int) -> HttpResponse:
+    """Send an approved template with the agent's values (the way to write after the platform's window closes)."""
+    ticket = _visible_ticket(request, number)
+    template_id = request.POST.get("template", "")
+    values = _template_values(request, template_id)
+    try:
+        if not template_id.isdigit():
+            raise TemplateInvalid("choose a template")
+        message_template_reply(ticket=ticket, author=request.user, template_id=int(template_id), parameters=values)  # type: ignore[arg-type]
+    except TemplateInvalid as exc:
+        context = _reply_context(ticket, form=ReplyForm(), template_error=str(exc))
+        return render(request, "tickets/_reply_form.html", context, status=400)
+    return _replied(request, ticket)
+
+
+def _template_values(request: HttpRequest, template_id: str) -> list[str]:
+    """The values the form carries for the chosen template (value_<template>_1, _2...); the service counts them."""
+    values: list[str] = []
+    while len(values) < 50 and (name := f"value_{template_id}_{len(values) + 1}") in request.POST:
+        values.append(request.POST[name])
+    return values
