@@ -157,11 +157,13 @@ HELPDESK_WEBHOOK_MAX_BYTES = env_int("HELPDESK_WEBHOOK_MAX_BYTES", 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = HELPDESK_WEBHOOK_MAX_BYTES + 1024
 HELPDESK_OUTBOUND_TIMEOUT = env_int("HELPDESK_OUTBOUND_TIMEOUT", 10)
 HELPDESK_OUTBOUND_MAX_RETRIES = env_int("HELPDESK_OUTBOUND_MAX_RETRIES", 5)
+HELPDESK_OUTBOUND_BACKOFF_SECONDS = env_float("HELPDESK_OUTBOUND_BACKOFF_SECONDS", 2.0)
 # Files contacts send are fetched from the platform into MEDIA_ROOT, up to this size each, with this many tries.
 # MEDIA_ROOT is never served as public media: a view checks the ticket's permission for every file.
 MEDIA_ROOT = os.environ.get("HELPDESK_MEDIA_ROOT", str(BASE_DIR / "media"))
 HELPDESK_ATTACHMENT_MAX_BYTES = env_int("HELPDESK_ATTACHMENT_MAX_BYTES", 25 * 1024 * 1024)
 HELPDESK_ATTACHMENT_MAX_TRIES = env_int("HELPDESK_ATTACHMENT_MAX_TRIES", 6)
+HELPDESK_ATTACHMENT_BACKOFF_SECONDS = env_float("HELPDESK_ATTACHMENT_BACKOFF_SECONDS", 4.0)
 # Email (escalation notifications). The default prints mail to the server's console; production sets SMTP.
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")

@@ -96,8 +96,11 @@ def server_env(database: dict[str, Any]) -> dict[str, str]:
     env.setdefault("HELPDESK_WEBHOOK_BACKOFF_SECONDS", "0.3")
     env.setdefault("HELPDESK_WEBHOOK_MAX_ATTEMPTS", "4")
     env.setdefault("HELPDESK_WEBHOOK_TIMEOUT", "2")
-    # A file fetch that fails is tried again within seconds.
-    env.setdefault("HELPDESK_ATTACHMENT_MAX_TRIES", "3")
+    # A reply or a file fetch that fails is tried again within a fraction of a second; more tries than Celery's
+    # own default cap of 3 retries, so that the helpdesk's count is what ends them.
+    env.setdefault("HELPDESK_ATTACHMENT_MAX_TRIES", "6")
+    env.setdefault("HELPDESK_ATTACHMENT_BACKOFF_SECONDS", "0.05")
+    env.setdefault("HELPDESK_OUTBOUND_BACKOFF_SECONDS", "0.05")
     return env
 
 

@@ -24,7 +24,13 @@ from tickets.models import (
     TicketEvent,
 )
 from tickets.selectors import assignable_agents, visible_team_ids, visible_tickets
-from tickets.services.accounts import SECRET_FIELDS, CredentialsRefused, channel_account_verify
+from tickets.services.accounts import (
+    RETYPE,
+    SECRET_FIELDS,
+    CredentialsRefused,
+    channel_account_verify,
+    secrets_to_retype,
+)
 from tickets.services.contacts import MergeRefused, contacts_merge_as
 from tickets.services.deliveries import delivery_process
 from tickets.services.tickets import ticket_admin_save
@@ -103,6 +109,9 @@ class ChannelAccountForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if self.instance.pk and not self.errors:
+            for name in secrets_to_retype(self.instance, cleaned):
+                self.add_error(name, RETYPE)
         for name in _SECRET_FIELDS:
             if name in self.fields and not cleaned.get(name) and self.instance.pk:
                 cleaned[name] = getattr(self.instance, name)
@@ -396,5 +405,6 @@ class TicketEventAdmin(admin.ModelAdmin):
         return False
 
 
-# The admin of attachments and templates lives in its own module (this one is long enough); registered on import.
-from tickets import admin_messaging  # noqa: E402, F401
+# The admin of attachments and templates, and of API tokens, live in modules of their own (this one is long
+# enough); they register on import.
+from tickets import admin_api, admin_messaging  # noqa: E402, F401

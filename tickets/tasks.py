@@ -14,7 +14,10 @@ from tickets.services.notifications import notification_emails_send
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="tickets.message_send", acks_late=True)
+# max_retries=None: these tasks count their own tries and make the last one final (the reply or file is then
+# marked failed). Celery's own cap (3 by default) would otherwise end the task with an exception first and
+# leave the row queued or "being fetched" for good.
+@shared_task(bind=True, name="tickets.message_send", acks_late=True, max_retries=None)
 def message_send(self: Any, message_id: int) -> None:
     """Deliver an agent's reply to its platform, retrying with exponential backoff while it may succeed."""
     # Tasks that run eagerly (the embedded default) would retry inline, holding the request for every
@@ -28,7 +31,7 @@ def message_send(self: Any, message_id: int) -> None:
         message_delivery_abandon(message_id=message_id, reason=f"internal error: {type(exc).__name__}: {exc}")
         return
     if not done:
-        raise self.retry(countdown=min(2 ** (self.request.retries + 1), 300))
+        raise self.retry(countdown=_backoff(settings.HELPDESK_OUTBOUND_BACKOFF_SECONDS, self.request.retries))
 
 
 @shared_task(name="tickets.notification_email", acks_late=True, ignore_result=True)
@@ -37,7 +40,7 @@ def notification_email(notification_ids: list[int]) -> int:
     return notification_emails_send(notification_ids=notification_ids)
 
 
-@shared_task(bind=True, name="tickets.attachment_fetch", acks_late=True, ignore_result=True)
+@shared_task(bind=True, name="tickets.attachment_fetch", acks_late=True, ignore_result=True, max_retries=None)
 def attachment_fetch(self: Any, attachment_id: int) -> None:
     """Fetch a file a contact sent into storage, retrying with exponential backoff while the platform may answer."""
     # Eager tasks (the embedded default) get one try, as message_send does; the admin can fetch again.
@@ -45,8 +48,15 @@ def attachment_fetch(self: Any, attachment_id: int) -> None:
     try:
         attachment_store(attachment_id=attachment_id, now=timezone.now(), final_attempt=final)
     except AttachmentFetchFailed as exc:
-        raise self.retry(countdown=min(2 ** (self.request.retries + 2), 600)) from exc
+        raise self.retry(
+            countdown=_backoff(settings.HELPDESK_ATTACHMENT_BACKOFF_SECONDS, self.request.retries)
+        ) from exc
     except Exception as exc:
         logger.exception("attachment %s could not be fetched", attachment_id)
         reason = f"internal error: {type(exc).__name__}: {exc}"
         attachment_abandon(attachment_id=attachment_id, reason=reason, now=timezone.now())
+
+
+def _backoff(first: float, retries: int) -> float:
+    """Seconds before the next try: `first`, doubling after each failed one, at most ten minutes."""
+    return float(min(first * 2**retries, 600))

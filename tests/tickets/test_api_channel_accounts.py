@@ -231,3 +231,22 @@ def test_the_schema_describes_the_endpoint_and_its_errors(client: Any) -> None:
     assert {"400", "403", "404", "409"} <= set(operations["patch"]["responses"])
     properties = schema["components"]["schemas"]["ChannelAccount"]["properties"]
     assert properties["secret"]["writeOnly"] is True
+
+
+def test_moving_the_api_base_url_needs_the_secrets_typed_again(team_a: Any, platform_api: FakePlatform) -> None:
+    account = ChannelAccountFactory(
+        team=team_a, kind="telegram", secret="s1", access_token="9:stored", api_base_url=platform_api.url
+    )
+    client = token_client(lead(team_a, "change"))
+    # Else whoever may edit the account could have the stored token sent to a server of their own.
+    moved = client.patch(f"{URL}{account.pk}/", {"api_base_url": "https://elsewhere.example"}, format="json")
+    assert moved.status_code == 400
+    assert set(moved.json()["fields"]) == {"access_token"}
+    assert platform_api.requests == []
+    account.refresh_from_db()
+    assert account.api_base_url == platform_api.url
+
+    platform_api.answer("/bot9:typed/getMe", {"ok": True, "result": {"id": 9, "username": "typed_bot"}})
+    data = {"api_base_url": platform_api.url + "/", "access_token": "9:typed"}
+    retyped = client.patch(f"{URL}{account.pk}/", data, format="json")
+    assert retyped.status_code == 200 and retyped.json()["platform_says"] == "@typed_bot"

@@ -178,6 +178,20 @@ def test_a_platform_that_fails_for_a_while_is_asked_again_until_the_last_try(
     assert attachment_store(attachment_id=attachment.pk, now=timezone.now(), final_attempt=True) is None
 
 
+@pytest.mark.production_stack
+def test_a_worker_asks_again_with_backoff_and_records_the_failure_after_the_last_try(
+    task_runner: str, platform_api: FakePlatform, team_a: Any, agent_a: Any
+) -> None:
+    platform_api.answer("/v21.0/media-9", Answer(status=503, body=b'{"error":{"message":"busy"}}'))
+    attachment = receive(platform_api, team_a, "wamid.img9", "image", {"id": "media-9"})
+    attachment = wait_for_field(attachment, "state", not_in={AttachmentState.PENDING})
+    # The worker's environment (tests/support.server_env) allows 6 tries: more than Celery's own cap of 3.
+    assert (attachment.state, attachment.attempts) == (AttachmentState.FAILED, 6)
+    assert len([r for r in platform_api.requests if r.path == "/v21.0/media-9"]) == 6
+    page = agent_client(agent_a).get(f"/tickets/{attachment.message.ticket.number}/").content.decode()
+    assert "Could not be fetched: the platform answered HTTP 503" in page
+
+
 def test_a_location_is_a_link_and_nothing_is_fetched(
     eager_tasks: None, platform_api: FakePlatform, team_a: Any, agent_a: Any
 ) -> None:
@@ -242,3 +256,33 @@ def test_files_of_other_teams_are_not_reachable_by_guessing_ids(eager_tasks: Non
     assert agent_client(insider).get(f"/attachments/{attachment.pk}/").status_code == 200
     assert agent_client(outsider).get(f"/attachments/{attachment.pk}/").status_code == 404
     assert agent_client(insider).get(f"/attachments/{attachment.pk + 1000}/").status_code == 404
+
+
+def test_a_name_with_nothing_a_file_name_keeps_is_still_stored(
+    eager_tasks: None, platform_api: FakePlatform, team_a: Any, agent_a: Any
+) -> None:
+    serve_media(platform_api, "media-10", b"%PDF-1.4", "application/pdf")
+    attachment = receive(platform_api, team_a, "wamid.doc10", "document", {"id": "media-10", "filename": "😀"})
+    attachment.refresh_from_db()
+    assert attachment.state == AttachmentState.STORED, attachment.error
+    assert attachment.name == "😀" and attachment.file.name.endswith("/file")
+    served = agent_client(agent_a).get(f"/attachments/{attachment.pk}/")
+    assert b"".join(served.streaming_content) == b"%PDF-1.4"
+
+
+def test_a_file_gone_from_storage_is_a_404_and_a_deleted_ticket_takes_its_files_along(
+    eager_tasks: None, platform_api: FakePlatform, team_a: Any, agent_a: Any
+) -> None:
+    serve_media(platform_api, "media-11", png(), "image/png")
+    attachment = receive(platform_api, team_a, "wamid.img11", "image", {"id": "media-11"})
+    attachment.refresh_from_db()
+    storage, name = attachment.file.storage, attachment.file.name
+    assert storage.exists(name)
+    attachment.message.ticket.delete()
+    assert not storage.exists(name)
+
+    serve_media(platform_api, "media-12", png(), "image/png")
+    kept = receive(platform_api, team_a, "wamid.img12", "image", {"id": "media-12"})
+    kept.refresh_from_db()
+    kept.file.storage.delete(kept.file.name)
+    assert agent_client(agent_a).get(f"/attachments/{kept.pk}/").status_code == 404

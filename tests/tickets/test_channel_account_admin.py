@@ -95,3 +95,56 @@ def test_a_new_account_must_be_given_its_secret(admin_client: Client, team_a: An
     response = admin_client.post("/admin/tickets/channelaccount/add/", form)
     assert response.status_code == 200 and b"This field is required." in response.content
     assert not ChannelAccount.objects.filter(name="No secret").exists()
+
+
+def test_moving_the_api_base_url_in_the_admin_needs_the_secrets_typed_again(
+    admin_client: Client, team_a: Any, platform_api: FakePlatform
+) -> None:
+    from tests.factories import ChannelAccountFactory
+
+    account = ChannelAccountFactory(
+        team=team_a, kind="telegram", name="Bot", secret="s1", access_token="9:stored", api_base_url=platform_api.url
+    )
+    response = admin_client.post(
+        f"/admin/tickets/channelaccount/{account.pk}/change/",
+        {
+            "name": "Bot",
+            "kind": "telegram",
+            "team": team_a.pk,
+            "enabled": "on",
+            "secret": "",
+            "verify_token": "",
+            "access_token": "",
+            "platform_account_id": "",
+            "platform_address": "",
+            "encoding_aes_key": "",
+            "api_base_url": "https://elsewhere.example",
+            "callback_url": "",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the errors
+    assert response.content.decode().count("Type it again: the API base URL changed") == 1
+    assert platform_api.requests == []
+    account.refresh_from_db()
+    assert account.api_base_url == platform_api.url
+
+
+def test_only_superusers_see_and_make_api_tokens_and_a_key_is_shown_once(admin_client: Client, team_a: Any) -> None:
+    from django.contrib.auth.models import Permission
+    from rest_framework.authtoken.models import Token
+
+    from tests.factories import UserFactory
+
+    lead = UserFactory(teams=[team_a], is_staff=True)
+    lead.user_permissions.add(*Permission.objects.filter(codename__endswith="tokenproxy"))
+    other = UserFactory(teams=[team_a])
+    lead_client = Client()
+    lead_client.force_login(lead)
+    assert lead_client.get("/admin/authtoken/tokenproxy/").status_code == 403
+    assert lead_client.post("/admin/authtoken/tokenproxy/add/", {"user": lead.pk}).status_code == 403
+    assert not Token.objects.exists()
+
+    made = admin_client.post("/admin/authtoken/tokenproxy/add/", {"user": other.pk}, follow=True)
+    key = Token.objects.get(user=other).key
+    assert f"is {key}. Give it to them now" in made.content.decode()
+    assert key not in admin_client.get("/admin/authtoken/tokenproxy/").content.decode()

@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from tests.factories import ChannelAccountFactory, ContactIdentityFactory, TicketFactory
@@ -72,6 +73,18 @@ def test_a_worker_retries_a_platform_error_until_it_goes_through(
     assert message.delivery_status == DeliveryStatus.SENT
     assert message.send_attempts == 3
     assert len(fake_platform.requests) == 3
+
+
+@pytest.mark.production_stack
+def test_a_worker_gives_up_after_the_last_retry_and_says_why(
+    task_runner: str, fake_platform: FakePlatform, agent_a: Any, ticket: Any
+) -> None:
+    # More failures than Celery's own default cap of 3 retries: the helpdesk's count must end it, as failed.
+    fake_platform.statuses = [503] * 20
+    message = wait_for_status(reply(agent_a, ticket, "Anyone there?"), not_in={DeliveryStatus.QUEUED})
+    assert message.delivery_status == DeliveryStatus.FAILED
+    assert message.send_attempts == settings.HELPDESK_OUTBOUND_MAX_RETRIES + 1 == 6
+    assert "HTTP 503" in message.delivery_error
 
 
 def test_an_account_without_callback_url_keeps_the_reply_as_not_sent(agent_a: Any, team_a: Any) -> None:

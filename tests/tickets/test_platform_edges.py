@@ -63,6 +63,9 @@ def test_echoes_of_two_same_replies_are_matched_in_the_order_they_were_sent(
 ) -> None:
     messenger = PLATFORMS[0]
     account, ticket, (first, second) = ticket_with_replies(messenger, team_a, platform_api, "sent", "sent")
+    # The echoes come now, a moment after the replies: not at the module's NOW, which in a long run is minutes
+    # before the replies and outside the skew an echo is matched within.
+    echoed_at = int(first.sent_at.timestamp() * 1000) + 500
     for mid in ("m_echo_1", "m_echo_2"):
         echo = {
             "sender": {"id": "page-1"},
@@ -71,7 +74,7 @@ def test_echoes_of_two_same_replies_are_matched_in_the_order_they_were_sent(
         }
         data = {
             "object": "page",
-            "entry": [{"id": "page-1", "time": NOW * 1000, "messaging": [{**echo, "timestamp": NOW * 1000}]}],
+            "entry": [{"id": "page-1", "time": echoed_at, "messaging": [{**echo, "timestamp": echoed_at}]}],
         }
         assert post(Client(), messenger, account, data).status_code == 200
     assert [Message.objects.get(pk=m.pk).external_id for m in (first, second)] == ["m_echo_1", "m_echo_2"]

@@ -145,3 +145,21 @@ def test_the_admin_takes_only_bodies_whose_placeholders_run_in_order(
     assert form.is_valid() is valid, form.errors
     if not valid:
         assert "{{1}}, {{2}}... in order" in str(form.errors["body"])
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"template": "²"},  # a digit to str.isdigit, not to int()
+        {"template": "{pk}", "value_{pk}_1": "Ann", "value_{pk}_2": "A\x00B"},
+        {"template": "{pk}", "value_{pk}_1": "Ann", "value_{pk}_2": "A\rB"},
+    ],
+)
+def test_odd_input_is_a_400_not_an_error(
+    account: ChannelAccount, template: MessageTemplate, agent_a: Any, posted: dict[str, str]
+) -> None:
+    ticket = quiet_for_a_day(account)
+    data = {key.format(pk=template.pk): value.format(pk=template.pk) for key, value in posted.items()}
+    response = signed_in(agent_a).post(f"/tickets/{ticket.number}/template/", data)
+    assert response.status_code == 400
+    assert not Message.objects.filter(ticket=ticket, direction="out").exists()

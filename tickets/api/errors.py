@@ -8,7 +8,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from tickets.services.accounts import AccountInUse, CredentialsRefused
+from tickets.services.accounts import RETYPE, AccountInUse, CredentialsRefused, SecretsRequired
 
 # Domain exceptions of the services, and the answer each gets. One place, so every endpoint answers alike.
 _DOMAIN: dict[type[Exception], tuple[int, str]] = {
@@ -19,6 +19,11 @@ _DOMAIN: dict[type[Exception], tuple[int, str]] = {
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, with domain errors mapped to 4xx and every answer in one JSON shape."""
+    if isinstance(exc, SecretsRequired):
+        return Response(
+            {"error": "invalid", "message": str(exc), "fields": {name: [RETYPE] for name in exc.fields}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
     for kind, (code, name) in _DOMAIN.items():
         if isinstance(exc, kind):
             return Response({"error": name, "message": str(exc)}, status=code)

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
 from django.db import models
 from django.utils.text import get_valid_filename
 
@@ -125,7 +126,11 @@ INLINE_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/w
 
 def _attachment_path(attachment: "Attachment", filename: str) -> str:
     # A random folder per file: names repeat (image.jpg), and a path never says what another file is called.
-    return f"attachments/{attachment.message.ticket_id}/{uuid.uuid4().hex}/{get_valid_filename(filename) or 'file'}"
+    try:
+        stored = get_valid_filename(filename)
+    except SuspiciousFileOperation:  # a name with nothing Django keeps ("😀", "!!!")
+        stored = "file"
+    return f"attachments/{attachment.message.ticket_id}/{uuid.uuid4().hex}/{stored}"
 
 
 class Attachment(models.Model):

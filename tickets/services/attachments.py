@@ -10,8 +10,10 @@ from datetime import datetime
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.db.models import F
 
 from tickets.connectors import base, connector_for
+from tickets.connectors.downloads import plain_name
 from tickets.models import Attachment, AttachmentState, EventKind, Message
 from tickets.services.audit import ticket_event_record
 
@@ -92,7 +94,8 @@ def attachment_store(*, attachment_id: int, now: datetime, final_attempt: bool) 
         return _finish(attachment_id, state=AttachmentState.TOO_LARGE, error=exc.message, now=now, size=exc.size)
     except base.SendFailed as exc:
         if exc.retryable and not final_attempt:
-            Attachment.objects.filter(pk=attachment_id).update(error=exc.message, attempts=attachment.attempts + 1)
+            pending = Attachment.objects.filter(pk=attachment_id, state=AttachmentState.PENDING)
+            pending.update(error=exc.message[:2000], attempts=F("attempts") + 1)
             raise AttachmentFetchFailed(exc.message, retryable=True) from exc
         return _finish(attachment_id, state=AttachmentState.FAILED, error=exc.message, now=now)
     name = _file_name(attachment, download)
@@ -134,7 +137,7 @@ def _finish(
     """End a pending attachment's fetch without a file: too large, nothing to fetch, or failed for good."""
     with transaction.atomic():
         locked = (
-            Attachment.objects.select_for_update()
+            Attachment.objects.select_for_update(of=("self",))
             .select_related("message__ticket")
             .filter(pk=attachment_id, state=AttachmentState.PENDING)
             .first()
@@ -164,11 +167,19 @@ def _record(attachment: Attachment, message: Message, now: datetime) -> None:
     ticket_event_record(ticket=message.ticket, kind=EventKind.ATTACHMENT, now=now, data=data)
 
 
+def attachment_file_remove(*, instance: Attachment, **kwargs: object) -> None:
+    """Remove a deleted attachment's file from storage once the deletion commits (a rollback keeps both)."""
+    if instance.file:
+        storage, name = instance.file.storage, instance.file.name
+        transaction.on_commit(lambda: storage.delete(name), robust=True)
+
+
 def _file_name(attachment: Attachment, download: base.Download) -> str:
     """The stored file's name: the platform's, else the URL's last part, else the kind with the type's extension."""
-    name = download.name or attachment.name
+    # Every candidate reduced to a plain name: the contact chose it, and it must never become a path.
+    name = plain_name(download.name) or plain_name(attachment.name)
     if not name and attachment.source_url.startswith(("http://", "https://")):
-        name = posixpath.basename(urllib.parse.urlsplit(attachment.source_url).path)
+        name = plain_name(posixpath.basename(urllib.parse.urlsplit(attachment.source_url).path))
     if not name:
         mime_type = download.mime_type or attachment.mime_type
         name = attachment.kind + (mimetypes.guess_extension(mime_type) or "" if mime_type else "")

@@ -14,8 +14,11 @@ from tickets.services.audit import ticket_event_record
 
 def identity_for_sender(*, account: ChannelAccount, sender_id: str, sender_name: str) -> ContactIdentity:
     """The sender's identity on `account`, made (with a new contact) on their first message."""
+    # Locked (inside the caller's transaction): a merge that moves this identity to another contact is waited
+    # for, and its new contact read, so a new ticket never points at a contact the merge is deleting.
     identity = (
-        ContactIdentity.objects.select_related("channel_account")
+        ContactIdentity.objects.select_for_update(of=("self",))
+        .select_related("channel_account")
         .filter(channel_account=account, external_id=sender_id)
         .first()
     )
@@ -44,7 +47,8 @@ def contacts_merge(*, keep: Contact, others: Iterable[Contact], now: datetime, a
     moved = 0
     others = [other for other in others if other.pk != keep.pk]
     with transaction.atomic():
-        # Locked in one order, so two merges never deadlock; a ticket being opened for one of them waits.
+        # Locked in one order, so two merges never deadlock. A message opening a ticket for one of them waits on
+        # its identity row (identity_for_sender locks it), which the move below updates.
         list(Contact.objects.select_for_update().filter(pk__in=[keep.pk, *(o.pk for o in others)]).order_by("pk"))
         for other in others:
             ContactIdentity.objects.filter(contact=other).update(contact=keep)

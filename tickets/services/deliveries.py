@@ -136,16 +136,14 @@ def delivery_process(*, delivery: InboundDelivery, now: datetime | None = None) 
 def _apply(account: ChannelAccount, event: Event, outcome: DeliveryOutcome, *, now: datetime) -> bool:
     """Apply one event; whether it changed anything. Counted in the summary.
 
-    Each service writes in a transaction of its own; a message in a savepoint of its own, so that a
-    redelivered one (DuplicateMessage) leaves nothing behind.
+    Each service writes in a transaction of its own (a message's rolls back whole when it is a redelivery).
     """
     counts = outcome.summary.setdefault("events", {})
     name = type(event).__name__
     counts[name] = counts.get(name, 0) + 1
     if isinstance(event, InboundMessage):
         try:
-            with transaction.atomic():
-                outcome.messages.append(message_receive(account=account, inbound=event, now=now))
+            outcome.messages.append(message_receive(account=account, inbound=event, now=now))
             return True
         except DuplicateMessage:
             outcome.duplicates += 1

@@ -45,9 +45,13 @@ class DuplicateMessage(Exception):
 def message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: datetime) -> Message:
     """Put a contact's message on their ticket (opening or reopening one); DuplicateMessage if stored before.
 
-    Call it inside a transaction of its own (a savepoint is enough): on DuplicateMessage everything it
-    wrote must be rolled back with it.
+    All in one transaction (a savepoint inside the caller's): on DuplicateMessage nothing it wrote remains.
     """
+    with transaction.atomic():
+        return _message_receive(account=account, inbound=inbound, now=now)
+
+
+def _message_receive(*, account: ChannelAccount, inbound: InboundMessage, now: datetime) -> Message:
     # No "already stored?" query up front: redeliveries are rare, and the unique constraint catches them.
     subject = inbound.text or _attachments_label(inbound.attachments)
     ticket, _created = ticket_for_inbound(
@@ -297,6 +301,8 @@ def message_deliver(*, message_id: int, final_attempt: bool) -> bool:
     connector, timeout = connector_for(account.kind), settings.HELPDESK_OUTBOUND_TIMEOUT
     try:
         if message.template is not None:
+            if not hasattr(connector, "send_template"):
+                raise SendFailed(f"{account.get_kind_display()} has no approved templates to send", retryable=False)
             result = connector.send_template(
                 credentials=account.credentials(),
                 recipient_id=reply.recipient_id,

@@ -79,8 +79,9 @@ class TemplateInvalid(ValueError):
 
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
-# WhatsApp refuses a value with a newline or a tab, or with more than four spaces in a row, and caps its length.
-_BAD_VALUE = re.compile(r"[\n\t]| {5,}")
+# WhatsApp refuses a value with a newline or a tab, or with more than four spaces in a row, and caps its length;
+# a NUL or a carriage return is no text at all (and PostgreSQL cannot store a NUL).
+_BAD_VALUE = re.compile(r"[\n\r\t\x00]| {5,}")
 MAX_VALUE_LENGTH = 1024
 
 
@@ -126,7 +127,10 @@ def message_template_reply(
         raise TemplateInvalid(f"the template {template} needs {wanted} value(s), each filled in")
     for number, value in enumerate(values, start=1):
         if _BAD_VALUE.search(value):
-            raise TemplateInvalid(f"value {number} may not hold a line break, a tab or more than four spaces in a row")
+            raise TemplateInvalid(
+                f"value {number} may not hold a line break, a tab, a control character "
+                "or more than four spaces in a row"
+            )
         if len(value) > MAX_VALUE_LENGTH:
             raise TemplateInvalid(f"value {number} is longer than {MAX_VALUE_LENGTH} characters")
     text = template_render(template.body, values)

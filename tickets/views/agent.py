@@ -155,7 +155,7 @@ def ticket_template_reply(request: HttpRequest, number: int) -> HttpResponse:
     template_id = request.POST.get("template", "")
     values = _template_values(request, template_id)
     try:
-        if not template_id.isdigit():
+        if not (template_id.isascii() and template_id.isdigit()):
             raise TemplateInvalid("choose a template")
         message_template_reply(ticket=ticket, author=request.user, template_id=int(template_id), parameters=values)  # type: ignore[arg-type]
     except TemplateInvalid as exc:

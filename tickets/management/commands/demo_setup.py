@@ -51,6 +51,13 @@ LEAD_MODEL_PERMS = [
     "view_contactidentity",
     "view_channelaccount",
     "change_channelaccount",
+    # Contacts' files (fetched again when they failed) and WhatsApp's approved templates of their accounts.
+    "view_attachment",
+    "change_attachment",
+    "view_messagetemplate",
+    "add_messagetemplate",
+    "change_messagetemplate",
+    "delete_messagetemplate",
     "view_team",
     "view_tag",
     "add_tag",
