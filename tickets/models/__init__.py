@@ -19,10 +19,12 @@ from tickets.models.permissions import (
 )
 from tickets.models.teams import Team
 from tickets.models.tickets import Counter, EventKind, Priority, Status, Tag, Ticket, TicketEvent
+from tickets.models.workspace import CannedResponse, SavedView
 
 __all__ = [
     "Attachment",
     "AttachmentState",
+    "CannedResponse",
     "ChannelAccount",
     "ChannelKind",
     "Contact",
@@ -37,6 +39,7 @@ __all__ = [
     "MessageTemplate",
     "Notification",
     "Priority",
+    "SavedView",
     "Status",
     "Tag",
     "Team",

@@ -7,6 +7,16 @@ class Team(models.Model):
     """A group of agents. Agents see a team's tickets through a guardian `view_team` grant on it."""
 
     name = models.CharField(max_length=100, unique=True)
+    commerce_url = models.URLField(
+        blank=True,
+        help_text=(
+            "The team's commerce endpoint, asked for a contact's orders (GET with ?contact=<platform user id>); "
+            "empty: the contact panel says it is not configured."
+        ),
+    )
+    commerce_token = models.CharField(
+        max_length=500, blank=True, help_text="Sent to the commerce endpoint as 'Authorization: Bearer <token>'."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
