@@ -1,4 +1,6 @@
-"""Reads that carry a rule. `visible_tickets(user)` is the only place that decides who sees which ticket."""
+"""Reads that carry a rule. `visible_tickets(user)` is the only place that decides who sees which ticket.
+
+The reads of one part of the workspace live in a module of their own here (tickets.selectors.<part>)."""
 
 from collections.abc import Iterable
 from typing import Any
