@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/helpdesk
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/9
 
-.PHONY: run test lint test-embedded test-production bench chromium
+.PHONY: run test lint test-embedded test-production bench chromium axe
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
@@ -38,8 +38,22 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+## axe: axe-core from the npm registry, which the accessibility tests load into each page (node and npm needed)
+AXE_VERSION := 4.14.1
+AXE_JS := build/node_modules/axe-core/axe.min.js
+# The pin is recorded beside the package, so a new pin installs again.
+AXE_STAMP := build/node_modules/.axe-core-$(AXE_VERSION)
+axe: $(AXE_JS)
+$(AXE_JS): $(AXE_STAMP)
+$(AXE_STAMP):
+	@command -v npm >/dev/null || { echo "npm is required for the accessibility tests (Debian: apt-get install npm)"; exit 1; }
+	mkdir -p build
+	npm install --prefix build --no-save --no-audit --no-fund --loglevel=error axe-core@$(AXE_VERSION)
+	rm -f build/node_modules/.axe-core-*
+	touch $@
+
 ## test: lint, then the whole suite twice: embedded default, then PostgreSQL + Redis + a Celery worker
-test: $(VENV)/.dev-installed chromium lint test-embedded test-production
+test: $(VENV)/.dev-installed chromium $(AXE_JS) lint test-embedded test-production
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
@@ -47,11 +61,11 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy .
 
-test-embedded: $(VENV)/.dev-installed chromium
+test-embedded: $(VENV)/.dev-installed chromium $(AXE_JS)
 	@echo "== Test pass 1: embedded default (SQLite, in-memory channel layer, eager Celery)"
 	env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL $(BIN)/pytest -m "not production_stack" $(PYTEST_ARGS)
 
-test-production: $(VENV)/.dev-installed chromium
+test-production: $(VENV)/.dev-installed chromium $(AXE_JS)
 	@if ! $(PY) tests/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
 	  if [ "$${CI:-}" = "true" ] || [ "$${HELPDESK_REQUIRE_SERVICES:-}" = "1" ]; then \
 	    echo "PostgreSQL or Redis is not reachable, and this run requires them (CI)"; exit 1; fi; \

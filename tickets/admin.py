@@ -42,8 +42,41 @@ class TagAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class TeamForm(forms.ModelForm):
+    """The commerce token is a secret, as a channel account's are: never sent back to the browser; left empty, the
+    stored one is kept, except when the commerce URL changes (the token goes only where it went before)."""
+
+    commerce_url = forms.URLField(
+        required=False, assume_scheme="https", help_text=Team._meta.get_field("commerce_url").help_text
+    )
+
+    class Meta:
+        model = Team
+        fields = ["name", "commerce_url", "commerce_token"]
+        widgets = {"commerce_token": forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and self.instance.commerce_token:
+            field = self.fields["commerce_token"]
+            field.help_text = f"Set; leave empty to keep it. {field.help_text}"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        stored = self.instance.commerce_token if self.instance.pk else ""
+        if stored and not cleaned.get("commerce_token"):
+            if "commerce_url" in cleaned and cleaned["commerce_url"] not in ("", self.instance.commerce_url):
+                self.add_error(
+                    "commerce_token",
+                    "Type it again: the commerce URL changed, and the stored token goes only where it went before.",
+                )
+            cleaned["commerce_token"] = stored
+        return cleaned
+
+
 @admin.register(Team)
 class TeamAdmin(GuardedModelAdmin):
+    form = TeamForm
     list_display = ["name", "created_at"]
     search_fields = ["name"]
 
@@ -407,4 +440,4 @@ class TicketEventAdmin(admin.ModelAdmin):
 
 # The admin of attachments and templates, and of API tokens, live in modules of their own (this one is long
 # enough); they register on import.
-from tickets import admin_api, admin_messaging  # noqa: E402, F401
+from tickets import admin_api, admin_canned, admin_messaging  # noqa: E402, F401

@@ -39,7 +39,7 @@ def test_a_new_ticket_appears_live_in_permitted_inboxes_only(
     expect(page_a.locator(".ticket-row", has_text=f"#{posted_b['tickets'][0]}")).to_have_count(0)
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page_a.screenshot(path=str(SCREENSHOTS / "inbox.png"), full_page=True)
+    page_a.screenshot(path=str(SCREENSHOTS / "live-inbox.png"), full_page=True)
 
 
 def test_the_ticket_page_shows_new_messages_live_and_sends_replies(
@@ -61,7 +61,7 @@ def test_the_ticket_page_shows_new_messages_live_and_sends_replies(
     expect(reply.locator(".delivery")).to_have_text("Not sent: the channel account has no callback URL")
     expect(page.get_by_role("textbox", name="Reply")).to_have_value("")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "ticket.png"), full_page=True)
+    page.screenshot(path=str(SCREENSHOTS / "live-ticket.png"), full_page=True)
 
 
 def test_signing_in_through_the_form_leads_to_the_inbox(browser: Browser, live_server_url: str, db: None) -> None:

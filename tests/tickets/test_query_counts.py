@@ -65,8 +65,10 @@ def test_inbox_queries_do_not_grow_with_tickets(agent_a: Any, team_a: Any, setti
     few = queries_for(client, "/inbox/")
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, "/inbox/")
-    # session, user, unread notifications, teams, count, page, newest event id, the page's live SLA clocks
-    assert few == many == 8
+    # session, user, unread notifications, the filters' choices (5), saved views, the user's teams, the page (a
+    # keyset page, no count: its positions, then its tickets), their tags, newest event id, the page's live SLA
+    # clocks (every inbox view and filter: tests/tickets/test_inbox_query_counts.py)
+    assert few == many == 15
 
 
 def add_firings(ticket: Ticket, count: int) -> None:
@@ -131,8 +133,11 @@ def test_ticket_page_queries_do_not_grow_with_tickets_messages_tags_or_firings(a
     make_tickets(190, team=team_a, assignee=agent_a)
     many = queries_for(client, f"/tickets/{ticket.number}/")
     # session, user, teams, ticket, its tags, messages with authors and templates, their attachments, SLA policy,
-    # SLA clocks, escalation policy, firings, their webhook calls, newest event id, unread notifications
-    assert few == many == 14
+    # SLA clocks, escalation policy, firings, their webhook calls, newest event id, unread notifications;
+    # the properties panel: assignable agents (teams, ids), those of them who see the ticket, tag suggestions;
+    # the contact panel: identities shown (teams, teams of the visible tickets, identities), other tickets (teams,
+    # tickets)
+    assert few == many == 23
 
 
 def test_ticket_live_partial_queries_do_not_grow_with_messages(agent_a: Any, team_a: Any) -> None:

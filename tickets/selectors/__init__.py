@@ -149,15 +149,6 @@ def visible_tickets(user: User) -> QuerySet[Ticket]:
     return Ticket.objects.filter(Q(team_id__in=team_ids) | Q(id__in=granted_ticket_ids(user)))
 
 
-def inbox_tickets(user: User) -> QuerySet[Ticket]:
-    """The inbox: visible tickets, newest activity first, with what a row shows joined in."""
-    return (
-        visible_tickets(user)
-        .select_related("team", "assignee", "contact", "identity__channel_account")
-        .order_by("-last_activity_at", "-id")
-    )
-
-
 def ticket_thread(ticket: Ticket) -> QuerySet[Message]:
     """The messages of `ticket`, oldest first, with their authors and attachments."""
     return ticket.messages.select_related("author", "template").prefetch_related("attachments").order_by("id")

@@ -101,3 +101,33 @@ def ticket_tags_add(
     ticket.tags.add(*added)
     ticket_event_record(ticket=ticket, kind=EventKind.TAGS, now=now, actor=actor, data=data)
     return data["added"]
+
+
+def ticket_unassign(*, ticket: Ticket, now: datetime, actor: User | None = None, reason: str = "") -> bool:
+    """Take `ticket` from its assignee (it stays with its team); False when it had none."""
+    if ticket.assignee_id is None:
+        return False
+    data: EventData = {"assignee": {"from": ticket.assignee_id, "to": None, "name": ""}}
+    if reason:
+        data["reason"] = reason
+    ticket.assignee = None
+    ticket.save(update_fields=["assignee", "updated_at"])
+    ticket_event_record(ticket=ticket, kind=EventKind.ASSIGNED, now=now, actor=actor, data=data)
+    return True
+
+
+def ticket_tags_remove(
+    *, ticket: Ticket, tags: Iterable[Tag], now: datetime, actor: User | None = None, reason: str = ""
+) -> list[str]:
+    """Take `tags` off `ticket`; the names of those it had."""
+    had = dict(ticket.tags.values_list("pk", "name"))
+    removed = [tag for tag in tags if tag.pk in had]
+    if not removed:
+        return []
+    ticket.tags.remove(*removed)
+    names = sorted(tag.name for tag in removed)
+    data: EventData = {"removed": names, "tags": sorted(set(had.values()) - set(names))}
+    if reason:
+        data["reason"] = reason
+    ticket_event_record(ticket=ticket, kind=EventKind.TAGS, now=now, actor=actor, data=data)
+    return names

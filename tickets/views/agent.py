@@ -21,13 +21,15 @@ from tickets.services.replies import (
     templates_for,
 )
 from tickets.views.notifications import header_context
+from tickets.views.ticket_parts import contact_panel_context, note_context, properties_context
 
 
 class ReplyForm(forms.Form):
     text = forms.CharField(label="Reply", max_length=10_000, widget=forms.Textarea(attrs={"rows": 3}), strip=True)
 
 
-def _visible_ticket(request: HttpRequest, number: int, *, with_tags: bool = False) -> Ticket:
+def visible_ticket(request: HttpRequest, number: int, *, with_tags: bool = False) -> Ticket:
+    """The ticket numbered `number` if the user may see it (else 404), with what its page shows joined in."""
     tickets = visible_tickets(request.user).select_related("team", "assignee", "contact", "identity__channel_account")
     if with_tags:
         tickets = tickets.prefetch_related("tags")
@@ -36,34 +38,54 @@ def _visible_ticket(request: HttpRequest, number: int, *, with_tags: bool = Fals
 
 def _live_context(ticket: Ticket) -> dict[str, object]:
     """What the live part of a ticket's page shows (tickets/_ticket_live.html)."""
-    return {"ticket": ticket, "thread": ticket_thread(ticket), "sla": ticket_sla_panel(ticket, now=timezone.now())}
+    # Each message's channel account comes in the same query: its badge says which channel it came by.
+    thread = ticket_thread(ticket).select_related("channel_account")
+    return {"ticket": ticket, "thread": thread, "sla": ticket_sla_panel(ticket, now=timezone.now())}
 
 
-def _is_htmx(request: HttpRequest) -> bool:
+def is_htmx(request: HttpRequest) -> bool:
+    """Whether htmx sent the request (it wants a part of the page back, not a redirect)."""
     return request.headers.get("HX-Request") == "true"
 
 
 @require_GET
 @login_required
 def ticket_detail(request: HttpRequest, number: int) -> HttpResponse:
-    """A ticket's page: its facts and SLA, the thread, the reply box and its escalations."""
+    """A ticket's page: its facts and SLA, the thread, the reply and note boxes, its escalations, and beside them
+    its properties and the contact panel."""
     last_event_id = latest_event_id()  # before the ticket, as in the inbox
-    ticket = _visible_ticket(request, number, with_tags=True)
+    return ticket_page(request, visible_ticket(request, number, with_tags=True), last_event_id=last_event_id)
+
+
+def ticket_page(
+    request: HttpRequest,
+    ticket: Ticket,
+    *,
+    status: int = 200,
+    last_event_id: int | None = None,
+    parts: dict[str, object] | None = None,
+) -> HttpResponse:
+    """The whole ticket page for `ticket` (its tags prefetched). `parts` replace the context of a part: a form
+    sent back with its errors when an action fails without JavaScript (views.ticket_actions)."""
     context = {
         **_live_context(ticket),
         **_reply_context(ticket, form=ReplyForm()),
+        **note_context(ticket),
+        **properties_context(request, ticket),
+        **contact_panel_context(request, ticket),
         "escalations": ticket_escalations(ticket),
-        "last_event_id": last_event_id,
+        "last_event_id": latest_event_id() if last_event_id is None else last_event_id,
         **header_context(request),
+        **(parts or {}),
     }
-    return render(request, "tickets/ticket.html", context)
+    return render(request, "tickets/ticket.html", context, status=status)
 
 
 @require_GET
 @login_required
 def ticket_thread_partial(request: HttpRequest, number: int) -> HttpResponse:
     """The header, SLA panel and thread of a ticket, re-fetched by the live client after an event on it."""
-    ticket = _visible_ticket(request, number, with_tags=True)
+    ticket = visible_ticket(request, number, with_tags=True)
     return render(request, "tickets/_ticket_live.html", _live_context(ticket))
 
 
@@ -71,7 +93,7 @@ def ticket_thread_partial(request: HttpRequest, number: int) -> HttpResponse:
 @login_required
 def ticket_escalations_partial(request: HttpRequest, number: int) -> HttpResponse:
     """A ticket's escalations section, re-fetched by the live client when a level fires on it."""
-    ticket = _visible_ticket(request, number)
+    ticket = visible_ticket(request, number)
     context = {"ticket": ticket, "escalations": ticket_escalations(ticket)}
     return render(request, "tickets/_ticket_escalations.html", context)
 
@@ -80,7 +102,7 @@ def ticket_escalations_partial(request: HttpRequest, number: int) -> HttpRespons
 @login_required
 def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
     """Store the agent's reply and queue it for delivery; htmx gets the new thread back."""
-    ticket = _visible_ticket(request, number)
+    ticket = visible_ticket(request, number)
     form = ReplyForm(request.POST)
     if form.is_valid():
         try:
@@ -94,7 +116,7 @@ def ticket_reply(request: HttpRequest, number: int) -> HttpResponse:
 
 def _replied(request: HttpRequest, ticket: Ticket) -> HttpResponse:
     """After a reply is stored: the page again, or for htmx a fresh reply box and a nudge to the thread."""
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return redirect("ticket-detail", number=ticket.number)
     response = render(request, "tickets/_reply_form.html", _reply_context(ticket, form=ReplyForm()))
     # The thread refreshes itself from the live event; tell it now as well, for a socket that is down.
@@ -127,7 +149,7 @@ def template_placeholders_safe(body: str) -> range:
 @login_required
 def ticket_template_reply(request: HttpRequest, number: int) -> HttpResponse:
     """Send an approved template with the agent's values (the way to write after the platform's window closes)."""
-    ticket = _visible_ticket(request, number)
+    ticket = visible_ticket(request, number)
     template_id = request.POST.get("template", "")
     values = _template_values(request, template_id)
     try:

@@ -25,7 +25,7 @@ from policies.selectors import MANAGE_PERMISSION, escalation_tickets_to_recomput
 from policies.services.recompute import sla_recompute
 from tickets.connectors import api
 from tickets.connectors.base import Delivery
-from tickets.models import ChannelAccount, ChannelKind, Priority, Tag, Team
+from tickets.models import CannedResponse, ChannelAccount, ChannelKind, Priority, Tag, Team
 from tickets.services.deliveries import delivery_receive
 
 DEMO_USERS = [
@@ -97,6 +97,31 @@ LEAD_ESCALATION_PERMS = [
     "view_webhookcall",
     "view_webhookattempt",
 ]
+# Saved replies (team name or username, name, title, body): one per team, and one of Alice's own.
+DEMO_CANNED = [
+    (
+        "Support",
+        "refund",
+        "Refund on its way",
+        "Hi {{ contact.first_name }},\n\nI'm sorry about this. I've started a full refund for ticket "
+        "#{{ ticket.number }}: it shows on your statement within 5 business days.\n\n{{ agent.name }}, {{ team.name }}",
+    ),
+    (
+        "Sales",
+        "volume-discount",
+        "Volume discounts",
+        "Hi {{ contact.first_name }}, thanks for asking! From 20 seats we take 15% off, from 50 seats 25%. "
+        "Shall I send you a quote?\n\n{{ agent.name }}, {{ team.name }}",
+    ),
+    (
+        "alice",
+        "thanks",
+        "Thanks and goodbye",
+        "Thanks, {{ contact.first_name }}! Glad we sorted it out. {{ agent.first_name }}",
+    ),
+]
+# The lead keeps the teams' saved replies in the admin (agents keep their own on /canned/).
+LEAD_CANNED_PERMS = ["view_cannedresponse", "add_cannedresponse", "change_cannedresponse", "delete_cannedresponse"]
 SALES_POLICY = "Sales, office hours"
 SALES_ESCALATIONS = "Sales escalations"
 H = timedelta(hours=1)
@@ -120,6 +145,7 @@ class Command(BaseCommand):
             self._load_escalations(User, recompute=True)
         else:
             self._load(User)
+        self._load_canned(User)
         self._print_logins()
 
     @transaction.atomic
@@ -200,6 +226,19 @@ class Command(BaseCommand):
         if recompute:
             ticket_ids = escalation_tickets_to_recompute(policy)
             sla_recompute(ticket_ids=ticket_ids, now=timezone.now(), reason=f"escalation policy “{policy.name}” added")
+
+    def _load_canned(self, User: Any) -> None:
+        """The demo's saved replies (once), and the lead's permissions to keep the teams' ones in the admin."""
+        lead = User.objects.filter(username="lead").first()
+        if lead is not None:
+            lead.user_permissions.add(*Permission.objects.filter(codename__in=LEAD_CANNED_PERMS))
+        if CannedResponse.objects.exists():
+            return
+        for team_or_user, name, title, body in DEMO_CANNED:
+            team = Team.objects.filter(name=team_or_user).first()
+            owner = None if team else User.objects.filter(username=team_or_user).first()
+            if team or owner:
+                CannedResponse.objects.create(team=team, owner=owner, name=name, title=title, body=body)
 
     def _print_logins(self) -> None:
         self.stdout.write("Demo logins (username / password):")
