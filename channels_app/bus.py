@@ -10,6 +10,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from channels_app.departures import departure_message
 from channels_app.groups import team_group, ticket_group, ticket_group_ticket, user_group
 from tickets.models import Notification, TicketEvent
 from tickets.selectors import tickets_granted_singly, unread_notification_counts
@@ -28,6 +29,8 @@ def event_frame(event: TicketEvent) -> dict[str, Any]:
         "id": event.pk,
         "kind": event.kind,
         "at": event.created_at.isoformat(),
+        # Who made the change (None: the system or the contact): a reply's author ends their typing warning.
+        "actor": event.actor_id,
         "ticket": {"id": ticket.pk, "number": ticket.number, "status": ticket.status, "team_id": ticket.team_id},
         "data": event.data,
     }
@@ -88,6 +91,10 @@ def ticket_event_publish_on_commit(event: TicketEvent) -> None:
     message = {"type": "ticket.event", "frame": event_frame(event)}
     groups = [team_group(event.ticket.team_id), ticket_group(event.ticket_id)]
     transaction.on_commit(_Send((groups, message)))
+    # A move to another team: the old team hears that the ticket left, and no more.
+    departure = departure_message(event)
+    if departure is not None:
+        transaction.on_commit(_Send(departure))
 
 
 def notification_frame(notification: Notification, unread: int) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The agents' websocket: live ticket events for exactly the tickets the user may see."""
+"""The agents' websocket: live ticket events for exactly the tickets the user may see, and presence."""
 
 import json
 from typing import Any
@@ -8,23 +8,29 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import User
 
 from channels_app.bus import event_frame
+from channels_app.departures import departures_after
 from channels_app.groups import team_group, ticket_group, user_group
+from channels_app.watching import WatchingMixin
 from tickets.selectors import events_after, live_subscription
 
 CATCH_UP_PAGE = 500
 CATCH_UP_PAGES = 10
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(AsyncJsonWebsocketConsumer, WatchingMixin):
     """`/ws/agent/`: authenticated by the session; joins the groups `visible_tickets` allows.
 
-    Client messages: {"type": "resume", "after": <event id>} sends the missed events after that id.
-    Server frames: {"type": "ticket.event", "id": ..., "kind": ..., "ticket": {...}, "data": {...}}, and
-    {"type": "notification", "id": ..., "text": ..., "ticket": {...}, "unread": <count>} for the user's own.
+    Client messages: {"type": "resume", "after": <event id>} sends the missed events after that id; "watch",
+    "unwatch" and "typing" (channels_app.watching).
+    Server frames: {"type": "ticket.event", "id": ..., "kind": ..., "actor": ..., "ticket": {...}, "data": {...}};
+    {"type": "ticket.left", "id": ..., "ticket": {"id": ...}} when a ticket moves to a team the user does not
+    see (channels_app.departures); {"type": "notification", "id": ..., "text": ..., "ticket": {...},
+    "unread": <count>} for the user's own; the presence and typing frames of channels_app.watching.
     """
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
+        self.watching_init()
         self.joined: set[str] = set()
         self.team_ids: set[int] = set()
         self.ticket_ids: set[int] = set()
@@ -37,6 +43,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.unwatch()
         for group in list(self.joined):
             await self.channel_layer.group_discard(group, self.channel_name)
         self.joined.clear()
@@ -50,9 +57,20 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await self.receive_json(content)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "resume":
-            await self.send_json({"type": "error", "error": 'send {"type": "resume", "after": <event id>}'})
-            return
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "resume":
+            await self.resume(content)
+        elif kind == "watch":
+            await self.watch(content)
+        elif kind == "unwatch":
+            await self.unwatch()
+        elif kind == "typing":
+            await self.typing(content)
+        else:
+            await self.send_json({"type": "error", "error": 'the "type" is one of resume, watch, unwatch, typing'})
+
+    async def resume(self, content: dict[str, Any]) -> None:
+        """Send the events after content["after"], a page at a time, then say whether that was all."""
         after = content.get("after")
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             await self.send_json({"type": "error", "error": "'after' must be a non-negative event id"})
@@ -83,13 +101,24 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         # the group refresh it triggers.
         if ticket["team_id"] in self.team_ids or ticket["id"] in self.ticket_ids:
             await self.send_json(frame)
+            self.event_seen(frame)
+
+    async def ticket_left(self, message: dict[str, Any]) -> None:
+        # To the team the ticket left. A socket that sees where it went receives the event itself.
+        ticket_id = message["frame"]["ticket"]["id"]
+        if message["team_id"] in self.team_ids or ticket_id in self.ticket_ids:
+            return
+        await self.send_json(message["frame"])
+        if self.watching == ticket_id:
+            await self.unwatch()
 
     async def notification_new(self, message: dict[str, Any]) -> None:
         # Sent to this user's own group only, to the users who could see the ticket when it was sent.
         await self.send_json(message["frame"])
 
     async def grants_changed(self, message: dict[str, Any]) -> None:
-        await self._refresh_groups()
+        if await self._refresh_groups():
+            await self.recheck_watched()
 
     async def session_ended(self, message: dict[str, Any]) -> None:
         session = self.scope.get("session")
@@ -120,7 +149,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
     @database_sync_to_async
     def _frames_after(self, after: int) -> list[dict[str, Any]]:
-        return [event_frame(event) for event in events_after(self.user, after_id=after, limit=CATCH_UP_PAGE)]
+        frames = [event_frame(event) for event in events_after(self.user, after_id=after, limit=CATCH_UP_PAGE)]
+        # Moves away from the user's teams are owed too (ids of their own, interleaved): a page is the first
+        # CATCH_UP_PAGE of both, so the next page starts after its last.
+        frames += departures_after(self.user, after_id=after, limit=CATCH_UP_PAGE)
+        return sorted(frames, key=lambda frame: int(frame["id"]))[:CATCH_UP_PAGE]
 
 
 def _active_user(user_id: int) -> User | None:

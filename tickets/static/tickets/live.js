@@ -1,6 +1,9 @@
 // The live client: one websocket per page to /ws/agent/. Every frame carries its event id, so frames seen
 // twice (an agent in two groups) are dropped, and after a reconnect the page asks for what it missed.
 // Notification frames (to this user alone) set the header's unread count and show a toast.
+// A "ticket.left" frame (the ticket moved where this user cannot follow) drops its inbox row, and turns its
+// page into a notice. Other scripts (presence.js) use the same socket through window.helpdeskLive, and hear
+// every frame as a "helpdesk:frame" event on document ("helpdesk:live-open"/"-closed" as it comes and goes).
 (function () {
   "use strict";
   const body = document.body;
@@ -38,6 +41,7 @@
     socket.addEventListener("open", function () {
       retry = 0;
       setState("live", "Live");
+      document.dispatchEvent(new CustomEvent("helpdesk:live-open"));
       if (resumes) socket.send(JSON.stringify({ type: "resume", after: lastId }));
       // Notifications are not replayed: after a reconnect, the count is read again instead.
       if (connected) refreshNotificationsLink();
@@ -48,13 +52,20 @@
       // More was missed than the server replays: a fresh page is the honest catch-up.
       if (frame.type === "resumed" && frame.complete === false) { location.reload(); return; }
       if (frame.type === "notification") { notify(frame); return; }
-      if (frame.type !== "ticket.event") return;
-      if (seen.has(frame.id)) return;
-      seen.add(frame.id);
-      if (frame.id > lastId) lastId = frame.id;
-      handle(frame);
+      if (frame.type === "ticket.event" || frame.type === "ticket.left") {
+        // A "ticket.left" about a lost grant is no event and has no id; one about a move shares its event's.
+        if (frame.id !== undefined) {
+          if (seen.has(frame.id)) return;
+          seen.add(frame.id);
+          if (frame.id > lastId) lastId = frame.id;
+        }
+        if (frame.type === "ticket.event") handle(frame);
+        else left(frame.ticket.id);
+      }
+      document.dispatchEvent(new CustomEvent("helpdesk:frame", { detail: frame }));
     });
     socket.addEventListener("close", function (event) {
+      document.dispatchEvent(new CustomEvent("helpdesk:live-closed"));
       // 4401/4403: signed out or no longer allowed; reloading shows the sign-in page or what is left.
       if (event.code === 4401 || event.code === 4403) { setState("offline", "Signed out"); location.reload(); return; }
       setState("offline", "Reconnecting…");
@@ -77,13 +88,40 @@
     setTimeout(function () { pending.delete(key); fn(entry.move); }, 30);
   }
 
+  // The ticket is no longer this user's to see: its row goes, and its page says so rather than go quiet.
+  function left(ticketId) {
+    const row = document.getElementById("ticket-row-" + ticketId);
+    if (row) row.remove();
+    if (body.dataset.page === "ticket" && String(ticketId) === body.dataset.ticketId) ticketGone();
+  }
+
+  function ticketGone() {
+    if (document.getElementById("ticket-gone")) return;
+    body.dataset.ticketGone = "true";
+    const notice = document.createElement("div");
+    notice.id = "ticket-gone";
+    notice.className = "ticket-gone";
+    notice.setAttribute("role", "alert");
+    const text = document.createElement("p");
+    // The same words whatever happened: the page must not tell where the ticket went.
+    text.textContent = "You can no longer see this ticket: it was moved, or your access changed. " +
+      "This page no longer updates.";
+    const back = document.createElement("a");
+    const brand = document.querySelector(".topbar .brand");
+    back.href = brand ? brand.getAttribute("href") : "/";
+    back.textContent = "Back to the inbox";
+    notice.append(text, back);
+    const main = document.getElementById("main") || body;
+    main.prepend(notice);
+  }
+
   function handle(frame) {
     const page = body.dataset.page;
     const move = !IN_PLACE_KINDS.has(frame.kind);
     if (page === "inbox") {
       once("row-" + frame.ticket.id, move, function (moveRow) { refreshRow(frame.ticket.id, moveRow); });
     }
-    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId) {
+    if (page === "ticket" && String(frame.ticket.id) === body.dataset.ticketId && !body.dataset.ticketGone) {
       once("thread", true, refreshTicket);
       if (frame.kind === "escalated") once("escalations", true, refreshEscalations);
     }
@@ -94,35 +132,84 @@
     document.dispatchEvent(new CustomEvent("helpdesk:swapped", { detail: { element: element } }));
   }
 
-  async function fetchHtml(url) {
+  // A partial's answer: its status and its first element (none for a 204 or an error).
+  async function fetchPartial(url) {
     const response = await fetch(url, { credentials: "same-origin", headers: { "HX-Request": "true" } });
-    if (!response.ok) return null;
+    if (!response.ok || response.status === 204) return { status: response.status, element: null };
     const template = document.createElement("template");
     template.innerHTML = (await response.text()).trim();
-    return template.content.firstElementChild;
+    return { status: response.status, element: template.content.firstElementChild };
+  }
+
+  async function fetchHtml(url) {
+    return (await fetchPartial(url)).element;
+  }
+
+  // The row URL carries the page's view, filters and sort: the row answers 204 for a ticket not in them.
+  function rowUrl(ticketId) {
+    return body.dataset.rowUrl.replace("/0/", "/" + ticketId + "/");
   }
 
   async function refreshRow(ticketId, move) {
-    const row = await fetchHtml(body.dataset.rowUrl.replace("/0/", "/" + ticketId + "/"));
+    const answer = await fetchPartial(rowUrl(ticketId));
+    // 204: the ticket is not (or no longer) in this view; 404: no longer the user's to see. Either way, out.
+    if (answer.status === 204 || answer.status === 404) { left(ticketId); return; }
+    const row = answer.element;
     if (!row) return;
     const existing = document.getElementById(row.id);
     const rows = document.getElementById("inbox-rows");
-    if (!move) {
-      // Not new activity (an SLA clock changed): redraw the row where it is; a row not shown stays away.
-      if (existing) { existing.replaceWith(row); swapped(row); }
+    if (existing) {
+      // The keyboard's current row stays current through a redraw.
+      if (existing.classList.contains("is-current")) {
+        row.classList.add("is-current");
+        row.setAttribute("aria-current", "true");
+      }
+      if (!moves(existing, row, move)) {
+        existing.replaceWith(row);
+        if (move) row.classList.add("fresh");
+        swapped(row);
+        return;
+      }
+      existing.remove();
+    } else if (!belongsHere(row, move)) {
       return;
     }
-    if (existing) existing.remove();
-    else if (body.dataset.firstPage !== "1") return; // a new ticket belongs on the first page only
     const empty = document.getElementById("inbox-empty");
     if (empty) empty.remove();
-    // Newest activity first. Fetches may come back out of order, so place the row by its own activity time
-    // rather than always on top: a slower answer about an older message must not jump above a newer one.
-    const at = activity(row);
-    const after = Array.from(rows.children).find(function (other) { return activity(other) <= at; });
+    // Fetches may come back out of order, so the row is placed by its own rank rather than always on top: a
+    // slower answer about an older message must not jump above a newer one.
+    const after = Array.from(rows.querySelectorAll(":scope > .ticket-row")).find(function (other) {
+      return !ranksAbove(other, row);
+    });
     rows.insertBefore(row, after || null);
-    row.classList.add("fresh");
+    if (move) row.classList.add("fresh");
     swapped(row);
+  }
+
+  // Rows carry data-sort-key, in descending order on the page, whatever the sort; without one, newest
+  // activity first (time[datetime]).
+  function ranksAbove(row, other) {
+    if (row.dataset.sortKey !== undefined && other.dataset.sortKey !== undefined) {
+      return row.dataset.sortKey > other.dataset.sortKey;
+    }
+    return activity(row) > activity(other);
+  }
+
+  // Does a redrawn row change places? With sort keys, when its key changed; without, on new activity.
+  function moves(existing, row, move) {
+    if (row.dataset.sortKey !== undefined) return existing.dataset.sortKey !== row.dataset.sortKey;
+    return move;
+  }
+
+  // Does a row not shown belong on this page? Only the first page takes rows in; with sort keys, a row that
+  // ranks above the page's last one, or any row when there is no next page (one that ranks below the last
+  // belongs to a later page); without sort keys, new activity.
+  function belongsHere(row, move) {
+    if (body.dataset.firstPage !== "1") return false;
+    if (row.dataset.sortKey === undefined) return move;
+    const shown = document.querySelectorAll("#inbox-rows > .ticket-row");
+    if (shown.length === 0 || !document.querySelector('.pager a[rel="next"]')) return true;
+    return ranksAbove(row, shown[shown.length - 1]);
   }
 
   function activity(row) {
@@ -132,7 +219,9 @@
   }
 
   async function refreshTicket() {
-    const live = await fetchHtml(body.dataset.liveUrl);
+    const answer = await fetchPartial(body.dataset.liveUrl);
+    if (answer.status === 404) { ticketGone(); return; }
+    const live = answer.element;
     const current = document.getElementById("ticket-live");
     if (live && current) {
       current.replaceWith(live);
@@ -204,6 +293,17 @@
     const fresh = await fetchHtml(current.dataset.badgeUrl);
     if (fresh && fresh.id === current.id) current.replaceWith(fresh);
   }
+
+  // For presence.js: the same socket, whatever reconnects it has been through.
+  window.helpdeskLive = {
+    isOpen: function () { return socket !== null && socket.readyState === WebSocket.OPEN; },
+    send: function (message) {
+      if (socket === null || socket.readyState !== WebSocket.OPEN) return false;
+      socket.send(JSON.stringify(message));
+      return true;
+    },
+    ticketGone: ticketGone,
+  };
 
   connect();
 })();
