@@ -119,7 +119,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": _layer_backends[os.environ.get("HELPDESK_CHANNEL_LAYER", "core")],
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 times reads out after 5 s by default: exactly as long as channels_redis's blocking
+                # receive waits, so an idle websocket's consumer died with "Timeout reading" (closed with 1011).
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 15}],
                 "prefix": os.environ.get("HELPDESK_CHANNEL_PREFIX", "helpdesk"),
             },
         }

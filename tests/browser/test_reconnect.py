@@ -8,7 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.factories import UserFactory
-from tests.support import post_signed
+from tests.support import free_port, post_signed
 from tickets.models import Ticket
 from tickets.services.properties import ticket_assign
 
@@ -28,13 +28,46 @@ def still_the_same_page(page: Any) -> None:
     assert page.evaluate("() => window.helpdeskMark") == "not reloaded"
 
 
+# Noting every socket a page opens, and while the test says the page is offline, sending new ones to a port
+# where nothing listens, so that they fail at once (as they would on a dropped network).
+SOCKETS_UNDER_TEST = """(() => {
+    const Native = window.WebSocket;
+    window.helpdeskTestSockets = [];
+    window.helpdeskTestOffline = false;
+    window.WebSocket = function (url, protocols) {
+        const socket = new Native(window.helpdeskTestOffline ? "ws://127.0.0.1:%d/" : url, protocols);
+        window.helpdeskTestSockets.push(socket);
+        return socket;
+    };
+    window.WebSocket.prototype = Native.prototype;
+    Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+})()"""
+
+
 def drop_the_network(context: Any, pages: list[Any]) -> None:
-    """Take the browser offline, and close its open sockets as a dropped connection does: Chromium's offline mode
-    keeps an open websocket open, but refuses new ones until the network is back."""
+    """Close the pages' sockets as a dropped connection does, and take the browser offline.
+
+    Chromium's offline mode neither closes an open websocket nor always lets one close while it lasts (the close
+    handshake can hang): the sockets are closed first, and new ones kept from connecting by the page itself.
+    """
+    for page in pages:
+        page.evaluate(
+            """() => {
+                window.helpdeskTestOffline = true;
+                return Promise.all(window.helpdeskTestSockets.filter((socket) => socket.readyState < 2).map(
+                    (socket) => new Promise((closed) => { socket.addEventListener("close", closed); socket.close(); })
+                ));
+            }"""
+        )
     context.set_offline(True)
     for page in pages:
-        page.evaluate("() => window.helpdeskTestSockets.forEach((socket) => socket.close())")
         expect(page.locator("#live-state")).to_have_attribute("data-state", "offline")
+
+
+def restore_the_network(context: Any, pages: list[Any]) -> None:
+    context.set_offline(False)
+    for page in pages:
+        page.evaluate("() => { window.helpdeskTestOffline = false; }")
 
 
 def test_a_dropped_connection_catches_up_without_a_reload_or_duplicates(
@@ -49,19 +82,7 @@ def test_a_dropped_connection_catches_up_without_a_reload_or_duplicates(
     # One browser context (one network) for Ann's three pages; each page's sockets are noted for the test.
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.add_cookies([{"name": "sessionid", "value": session_cookie(ann), "url": live_server_url}])
-    context.add_init_script(
-        """(() => {
-            const Native = window.WebSocket;
-            window.helpdeskTestSockets = [];
-            window.WebSocket = function (...args) {
-                const socket = new Native(...args);
-                window.helpdeskTestSockets.push(socket);
-                return socket;
-            };
-            window.WebSocket.prototype = Native.prototype;
-            Object.assign(window.WebSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
-        })()"""
-    )
+    context.add_init_script(SOCKETS_UNDER_TEST % free_port())
     try:
         inbox, kept_page, moving_page = context.new_page(), context.new_page(), context.new_page()
         open_live(inbox, f"{live_server_url}/inbox/")
@@ -84,7 +105,7 @@ def test_a_dropped_connection_catches_up_without_a_reload_or_duplicates(
             expect(page.locator("#live-state")).to_have_attribute("data-state", "offline")
         expect(kept_page.locator("#thread .message-in", has_text="Are you there?")).to_have_count(0)
 
-        context.set_offline(False)
+        restore_the_network(context, [inbox, kept_page, moving_page])
         for page in (inbox, kept_page, moving_page):
             expect(page.locator("#live-state")).to_have_attribute("data-state", "live", timeout=RECONNECT)
 

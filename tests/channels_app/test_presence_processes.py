@@ -84,3 +84,19 @@ async def test_a_move_made_in_one_process_reaches_the_old_team_in_another(
         await ann_ws.send(json.dumps({"type": "typing", "ticket": ticket.pk}))
         refused = await server_frame_where(ann_ws, lambda frame: frame["type"] == "error")
         assert refused["error"] == "watch the ticket before typing on it"
+
+
+async def test_a_socket_idle_for_longer_than_the_layers_blocking_receive_stays_open(
+    live_server_url: str, session_cookie: Callable[[Any], str], team_a: Any
+) -> None:
+    # channels_redis waits for a socket's messages in blocking reads of `brpop_timeout` seconds; a Redis client
+    # whose read timeout was no longer (redis-py 8's default) killed every socket idle that long, and with it
+    # its user's presence. Time is the subject here: the test waits it out.
+    from channels_redis.core import RedisChannelLayer
+
+    ticket = await sync_to_async(TicketFactory)(team=team_a)
+    ann = await sync_to_async(UserFactory)(username="ann", first_name="Ann", teams=[team_a])
+    async with server_socket(live_server_url, await sync_to_async(session_cookie)(ann)) as ann_ws:
+        await asyncio.sleep(RedisChannelLayer.brpop_timeout * 2 + 1)
+        await ann_ws.send(json.dumps({"type": "watch", "ticket": ticket.pk}))
+        await server_frame_where(ann_ws, listing("Ann"))
