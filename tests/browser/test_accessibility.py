@@ -34,11 +34,6 @@ T = TypeVar("T")
 WIDTHS = (1280, 360)
 PAGES = ("login", "inbox", "ticket", "contact", "notifications")
 
-# Pages whose blocking violations are in templates owned by another part of issue 7: kept here as strict
-# xfails, so the suite stays green and each one turns red the day its page is fixed (then drop its entry).
-KNOWN: dict[tuple[str, int], str] = {}
-KNOWN_OVERFLOW: dict[str, str] = {}
-
 
 @dataclass(frozen=True)
 class Workspace:
@@ -145,20 +140,7 @@ def open_page(
         context.close()
 
 
-def known(reason: str | None) -> list[Any]:
-    return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-
-
-def checks() -> list[Any]:
-    """Every (page, width), with the known failures of other parts marked as strict xfails."""
-    return [
-        pytest.param(page, width, id=f"{page}-{width}", marks=known(KNOWN.get((page, width))))
-        for page in PAGES
-        for width in WIDTHS
-    ]
-
-
-@pytest.mark.parametrize(("page_name", "width"), checks())
+@pytest.mark.parametrize(("page_name", "width"), [(page, width) for page in PAGES for width in WIDTHS])
 def test_axe_finds_no_serious_or_critical_violation(
     open_page: Callable[[str, int], Any], page_name: str, width: int
 ) -> None:
@@ -178,7 +160,7 @@ def test_the_list_of_shortcuts_is_an_accessible_dialog(open_page: Callable[[str,
     assert violations == [], f"axe on the open list of shortcuts at {width} px:\n{report(violations)}"
 
 
-@pytest.mark.parametrize("page_name", [pytest.param(page, marks=known(KNOWN_OVERFLOW.get(page))) for page in PAGES])
+@pytest.mark.parametrize("page_name", PAGES)
 def test_nothing_scrolls_sideways_at_360_px(open_page: Callable[[str, int], Any], page_name: str) -> None:
     page = open_page(page_name, 360)
     widths = page.evaluate(

@@ -10,6 +10,7 @@ from channels.layers import channel_layers
 from channels.testing import WebsocketCommunicator
 
 from helpdesk.asgi import application
+from tests.factories import TicketFactory, UserFactory
 
 Frame = dict[str, Any]
 
@@ -56,3 +57,14 @@ async def drain(communicator: WebsocketCommunicator) -> list[Frame]:
     while not await communicator.receive_nothing(timeout=0.2):
         frames.append(await communicator.receive_json_from())
     return frames
+
+
+@pytest.fixture
+async def ticket(team_a: Any) -> Any:
+    return await sync_to_async(TicketFactory)(team=team_a)
+
+
+@pytest.fixture
+async def ann(team_a: Any) -> Any:
+    """In team A only."""
+    return await sync_to_async(UserFactory)(username="ann", first_name="Ann", teams=[team_a])

@@ -12,7 +12,7 @@ from django.utils import timezone
 from policies.models import SlaClock, SlaPolicy, SlaTarget
 from policies.services.tick import clocks_check
 from tests.channels_app.conftest import drain, frame_where
-from tests.factories import TicketFactory, UserFactory
+from tests.factories import UserFactory
 from tests.policies.escalation_helpers import make_escalation_policy
 from tests.support import webhook_ticket
 from tickets.models import Priority, Status, TicketEvent
@@ -23,17 +23,6 @@ from tickets.services.tickets import ticket_status_set
 pytestmark = pytest.mark.django_db(transaction=True)
 
 Socket = Callable[[Any], Awaitable[WebsocketCommunicator]]
-
-
-@pytest.fixture
-async def ticket(team_a: Any) -> Any:
-    return await sync_to_async(TicketFactory)(team=team_a)
-
-
-@pytest.fixture
-async def ann(team_a: Any) -> Any:
-    """In team A only."""
-    return await sync_to_async(UserFactory)(username="ann", first_name="Ann", teams=[team_a])
 
 
 @pytest.fixture

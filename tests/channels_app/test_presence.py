@@ -26,16 +26,6 @@ Socket = Callable[[Any], Awaitable[WebsocketCommunicator]]
 
 
 @pytest.fixture
-async def ticket(team_a: Any) -> Any:
-    return await sync_to_async(TicketFactory)(team=team_a)
-
-
-@pytest.fixture
-async def ann(team_a: Any) -> Any:
-    return await sync_to_async(UserFactory)(username="ann", first_name="Ann", teams=[team_a])
-
-
-@pytest.fixture
 async def bob(team_a: Any) -> Any:
     return await sync_to_async(UserFactory)(username="bob", first_name="Bob", teams=[team_a])
 
